@@ -1,0 +1,59 @@
+"""The application factory: one screen that shows everything the app is made of."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask_login import user_loaded_from_cookie
+
+from config import load_config
+
+from . import commands, errors, passwords, security_log, sessions, sign_ins
+from .extensions import csrf, db, limiter, login_manager
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides=None, instance_path=None):
+    """Build the app for ``APP_ENV`` (or ``overrides["APP_ENV"]``, as tests do)."""
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path or PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    security_log.init_app(app)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    commands.init_app(app)
+    return app
+
+
+def register_extensions(app):
+    db.init_app(app)
+    sessions.init_app(app)
+    csrf.init_app(app)
+    passwords.init_app(app)
+    if app.config["SESSION_TYPE"] == "redis":
+        # The limiter shares the session client's pool, timeouts and retries.
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "connection_pool": app.extensions["redis"].connection_pool
+        }
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.user_loader(sign_ins.load_user)
+    user_loaded_from_cookie.connect(sign_ins.renew_session_after_remember, app)
+
+
+def register_blueprints(app):
+    from .auth.views import bp as auth_bp
+    from .dashboard.views import bp as dashboard_bp
+    from .main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)

@@ -1,0 +1,57 @@
+"""The forms of the auth blueprint. Flask-WTF adds and checks ``csrf_token``."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from ..models import User
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+USERNAME_MIN, USERNAME_MAX = 3, 32
+# NIST SP 800-63B: at least 8, and long passphrases welcome; never truncated.
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def printable(form, field):
+    """Reject NUL and other control characters: they only ever arrive in attacks."""
+    if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
+        raise ValidationError("This field contains characters that are not allowed.")
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired(),
+            Length(USERNAME_MIN, USERNAME_MAX),
+            Regexp(USERNAME_PATTERN, message="Use only letters, digits, '.', '_' and '-'."),
+        ],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(PASSWORD_MIN, PASSWORD_MAX), printable]
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+    )
+
+    def validate_username(self, field):
+        if User.find_by_username(field.data):
+            raise ValidationError("That username is taken.")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "Username", filters=[_strip], validators=[DataRequired(), Length(max=USERNAME_MAX), printable]
+    )
+    # The length cap only keeps the hasher from being fed megabytes.
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
+    )
+    remember = BooleanField("Keep me signed in on this device")
+

@@ -1,0 +1,93 @@
+"""Views for signing up, in and out. Every POST is CSRF-checked by CSRFProtect."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import passwords, security_log, sign_ins
+from ..extensions import db, limiter
+from ..models import User
+from ..redirects import safe_next_path
+from .forms import LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+INVALID_CREDENTIALS = "Invalid username or password."
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _register_limit():
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
+def _login_failed(response):
+    # Count every sign-in POST that did not sign anyone in, whatever the reason.
+    return response.status_code != 303
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        user = User(username=form.username.data, password_hash=passwords.hash_password(form.password.data))
+        db.session.add(user)
+        db.session.commit()
+        security_log.record("user_registered", user_id=user.id)
+        sign_ins.sign_in(user)
+        flash("Welcome! Your account is ready.", "success")
+        return redirect(url_for("dashboard.index"), 303)
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+def login():
+    next_path = safe_next_path(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_path or url_for("dashboard.index"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.errors else 200
+    user = authenticate(form.username.data, form.password.data)
+    if user is None:
+        form.form_errors.append(INVALID_CREDENTIALS)
+        return render_template("auth/login.html", form=form), 401
+    record = sign_ins.sign_in(user, remember=form.remember.data)
+    security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
+    return redirect(next_path or url_for("dashboard.index"), 303)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        security_log.record("logout", user_id=current_user.id, sign_in=current_user.current_sign_in.id)
+    # No flash message here: it would write a new session right after this one ended.
+    response = redirect(url_for("main.index"), 303)
+    sign_ins.sign_out(response)
+    return response
+
+
+def authenticate(username, password):
+    """The user whose password this is, or ``None``; same cost either way.
+
+    Threat: user enumeration. Unknown names and wrong passwords get the same
+    answer and, through a dummy hash, take the same time.
+    """
+    user = User.find_by_username(username)
+    if user is None:
+        passwords.verify_dummy(password)
+        security_log.record("login_failed", username=security_log.fingerprint(username.lower()))
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        security_log.record("login_failed", user_id=user.id)
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+        db.session.commit()
+    return user
+

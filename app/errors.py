@@ -1,0 +1,62 @@
+"""Friendly error pages: a clear status and a sentence, never a traceback."""
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from . import security_log
+from .extensions import db
+from .sessions import SessionStoreUnavailable
+
+MESSAGES = {
+    400: "The request could not be understood. Please go back and try again.",
+    404: "There is no page at this address.",
+    405: "This page does not accept that kind of request.",
+    413: "That request was too large.",
+    429: "Too many attempts. Please wait a little and try again.",
+    500: "Something went wrong on our side. It has been logged.",
+    503: "The site cannot reach its session store or database right now. Please try again shortly.",
+}
+
+
+def init_app(app):
+    app.register_error_handler(HTTPException, render_http_error)
+    app.register_error_handler(CSRFError, render_csrf_error)
+    # Outages raised inside a view: the same 503 as a store that failed to open.
+    app.register_error_handler(RedisError, render_unavailable)
+    app.register_error_handler(OperationalError, render_unavailable)
+    app.register_error_handler(InternalServerError, render_internal_error)
+
+
+def render_http_error(error):
+    message = MESSAGES.get(error.code, error.description)
+    return render_template("errors/error.html", code=error.code, title=error.name, message=message), error.code
+
+
+def render_csrf_error(error):
+    security_log.record("csrf_failed", reason=error.description)
+    return (
+        render_template(
+            "errors/error.html",
+            code=400,
+            title="This form has expired",
+            message="For your security each form works only for a while and only in this browser. "
+            "Please go back, reload the page and try again.",
+        ),
+        400,
+    )
+
+
+def render_unavailable(error):
+    db.session.rollback()
+    return render_http_error(ServiceUnavailable())
+
+
+def render_internal_error(error):
+    # The session store can also fail while the response is being saved, after the
+    # view ran; Flask reports that as a 500 wrapping the original exception.
+    if isinstance(error.original_exception, (SessionStoreUnavailable, RedisError, OperationalError)):
+        return render_unavailable(error)
+    return render_http_error(error)

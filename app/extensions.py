@@ -1,0 +1,23 @@
+"""The Flask extensions, created unbound: ``create_app`` binds each one to an app.
+
+Nothing here reads the environment or opens a connection, so importing the package
+is free of side effects and every test can build its own app.
+"""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+db = SQLAlchemy()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message_category = "info"
+# "basic" marks a session non-fresh when the client's address or browser changes.
+login_manager.session_protection = "basic"
+# The client address comes from request.remote_addr, which only a configured
+# ProxyFix may rewrite: a spoofed X-Forwarded-For header cannot dodge a limit.
+limiter = Limiter(key_func=get_remote_address)

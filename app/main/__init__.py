@@ -1,0 +1,1 @@
+"""Public pages: the landing page and the health check."""

@@ -1,0 +1,149 @@
+"""Server-side sessions with Flask-Session: Redis in production, files when embedded.
+
+The browser holds only a random 256-bit session id; everything else stays on the
+server, where logout can really delete it. On top of Flask-Session this module adds:
+
+- short-lived anonymous sessions, so a flood of anonymous requests (each login page
+  stores a CSRF secret) cannot fill Redis with month-long keys;
+- deletion cookies that carry the same Secure/SameSite/HttpOnly flags as the cookie
+  they delete (browsers ignore a deletion of a ``__Host-`` cookie without Secure);
+- a store outage that becomes a friendly 503 instead of a hung or crashed request.
+"""
+
+import redis
+from cachelib.file import FileSystemCache
+from flask import abort, current_app, request, session
+from flask_session.cachelib import CacheLibSessionInterface
+from flask_session.redis import RedisSessionInterface
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .clock import utcnow
+
+# Pages that work without the session store: a visitor can still read the landing
+# page and a load balancer can still ask for health while Redis is down.
+ENDPOINTS_WITHOUT_SESSION = {"static", "main.index", "main.healthz"}
+
+
+class SessionStoreUnavailable(Exception):
+    """The session store could not be reached; the request is answered with a 503."""
+
+
+class _HardenedSessions:
+    """Behaviour shared by both backends; mixed in before the Flask-Session class."""
+
+    store_errors = ()
+
+    def lifetime_for(self, app, session):
+        if "_user_id" in session:
+            return app.permanent_session_lifetime
+        return app.config["ANONYMOUS_SESSION_LIFETIME"]
+
+    def get_expiration_time(self, app, session):
+        return utcnow() + self.lifetime_for(app, session)
+
+    def _upsert_session(self, session_lifetime, session, store_id):
+        super()._upsert_session(self.lifetime_for(self.app, session), session, store_id)
+
+    def open_session(self, app, request):
+        try:
+            return super().open_session(app, request)
+        except self.store_errors:
+            app.logger.warning("session store unreachable while opening a session")
+            placeholder = self.session_class(sid=self._generate_sid(self.sid_length))
+            placeholder.store_unavailable = True
+            return placeholder
+
+    def save_session(self, app, session, response):
+        if getattr(session, "store_unavailable", False):
+            return
+        try:
+            if not session and session.modified:
+                self._delete_session(self._get_store_id(session.sid))
+                expire_cookie(response, app.config["SESSION_COOKIE_NAME"], app.config, "SESSION")
+                response.vary.add("Cookie")
+                return
+            super().save_session(app, session, response)
+        except self.store_errors as error:
+            raise SessionStoreUnavailable() from error
+
+
+class RedisSessions(_HardenedSessions, RedisSessionInterface):
+    store_errors = (redis.exceptions.RedisError,)
+
+
+class FileSessions(_HardenedSessions, CacheLibSessionInterface):
+    store_errors = (OSError,)
+
+    def __init__(self, app, **kwargs):
+        super().__init__(app, **kwargs)
+        # CacheLibSessionInterface drops the app; the lifetime lookup needs it.
+        self.app = app
+
+
+def init_app(app):
+    """Install the session interface that the config asks for."""
+    config = app.config
+    common = {
+        "key_prefix": config["SESSION_KEY_PREFIX"],
+        "permanent": config["SESSION_PERMANENT"],
+    }
+    if config["SESSION_TYPE"] == "redis":
+        client = redis_client(config)
+        app.session_interface = RedisSessions(app, client=client, **common)
+        app.extensions["redis"] = client
+    elif config["SESSION_TYPE"] == "cachelib":
+        # threshold=0: never evict; cachelib's default of 500 would sign people out.
+        store = FileSystemCache(f"{app.instance_path}/sessions", threshold=0, mode=0o600)
+        app.session_interface = FileSessions(app, client=store, **common)
+    else:
+        raise ValueError(f"unsupported SESSION_TYPE {config['SESSION_TYPE']!r}")
+    app.before_request(require_session_store)
+
+
+def redis_client(config):
+    """A Redis client from REDIS_URL with bounded timeouts.
+
+    redis-py's default retries ten times with backoff, which holds every request
+    for seconds while Redis is down. Here one immediate retry covers a pooled
+    connection that went stale; after that the request fails fast.
+    """
+    return redis.Redis.from_url(
+        config["REDIS_URL"],
+        socket_connect_timeout=config["REDIS_CONNECT_TIMEOUT"],
+        socket_timeout=config["REDIS_SOCKET_TIMEOUT"],
+        retry=Retry(NoBackoff(), config["REDIS_RETRIES"]),
+        health_check_interval=30,
+    )
+
+
+def require_session_store():
+    """Answer 503 when this page needs the session and the store is down."""
+    if getattr(session, "store_unavailable", False) and request.endpoint not in ENDPOINTS_WITHOUT_SESSION:
+        abort(503)
+
+
+def regenerate_id():
+    """Give the current session a new id and delete the old one from the store.
+
+    Threat: session fixation. An attacker who planted or learnt the id before
+    sign-in would otherwise share the signed-in session. The CSRF secret is
+    renewed too, since whoever knew the old session knew it as well.
+    """
+    current_app.session_interface.regenerate(session)
+    session.pop("csrf_token", None)
+
+
+def expire_cookie(response, name, config, prefix):
+    """Delete a cookie with the flags it was set with (``prefix`` picks the config)."""
+    response.set_cookie(
+        name,
+        "",
+        expires=0,
+        max_age=0,
+        path="/",
+        secure=config[f"{prefix}_COOKIE_SECURE"],
+        httponly=config[f"{prefix}_COOKIE_HTTPONLY"],
+        samesite=config[f"{prefix}_COOKIE_SAMESITE"],
+    )
+

@@ -1,0 +1,215 @@
+"""Configuration: one class per environment, secure by default.
+
+``BaseConfig`` holds the values production runs with. ``DevelopmentConfig`` and
+``TestingConfig`` relax a few of them, and every relaxation says why. Secrets and
+addresses never live here: ``load_config`` reads them from the environment (or a
+``.env`` file) when the app is created, never at import time.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+
+class InsecureConfigError(RuntimeError):
+    """Raised when production is asked to start with a setting that would be unsafe."""
+
+
+class BaseConfig:
+    """The production values. Anything weaker must be an explicit, commented override."""
+
+    SECRET_KEY = None  # FLASK_SECRET_KEY; production refuses to start without a strong one
+    REDIS_URL = None  # REDIS_URL; sessions and rate-limit counters live there
+    SQLALCHEMY_DATABASE_URI = None  # DATABASE_URL; a SQLite file in instance/ if unset
+
+    # Server-side sessions. The cookie carries nothing but a random 256-bit id.
+    SESSION_TYPE = "redis"
+    SESSION_KEY_PREFIX = "session:"
+    SESSION_PERMANENT = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # An anonymous visitor's session (a CSRF secret, a flash message) expires quickly,
+    # so a flood of anonymous requests cannot fill the store with month-long keys. It
+    # matches the CSRF token lifetime: a form older than that is stale anyway.
+    ANONYMOUS_SESSION_LIFETIME = timedelta(hours=1)
+    # Write the session only when it changes: one store write per read is wasted work,
+    # and a request in flight during logout would write the dead session back.
+    SESSION_REFRESH_EACH_REQUEST = False
+
+    # "__Host-" makes the browser refuse the cookie unless it is Secure, has Path=/ and
+    # no Domain, so neither a sibling subdomain nor plain HTTP can plant or read it.
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    REMEMBER_COOKIE_NAME = "__Host-remember"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
+
+    # CSRF on every POST. A token is valid for an hour; SSL_STRICT also checks the
+    # Referer on HTTPS, which stops a man-in-the-middle on a sibling HTTP origin.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 3600
+    WTF_CSRF_SSL_STRICT = True
+
+    # The largest form here is a few hundred bytes; refuse bigger bodies early (413).
+    MAX_CONTENT_LENGTH = 16 * 1024
+
+    # Flask-Limiter. Every RATELIMIT_* value is set here on purpose: init_app keeps
+    # the first app's value for some settings that a config leaves out.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = None  # set from REDIS_URL by load_config
+    RATELIMIT_STORAGE_OPTIONS = {}  # the factory shares the session client's pool
+    RATELIMIT_STRATEGY = "moving-window"  # exact; fixed windows allow 2x at the edge
+    RATELIMIT_HEADERS_ENABLED = True  # gives the 429 page its Retry-After header
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process
+    RATELIMIT_SWALLOW_ERRORS = True  # a broken limiter must never turn into a 500
+    RATELIMIT_KEY_PREFIX = "ratelimit"
+    LOGIN_RATE_LIMIT = "5/minute;20/hour"  # failed sign-ins per client IP
+    REGISTER_RATE_LIMIT = "10/hour"  # sign-ups per client IP
+
+    # Argon2id parameters: argon2-cffi's defaults, RFC 9106's low-memory profile.
+    # Hashes made with other values are upgraded at the next successful sign-in.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_COST = 64 * 1024  # KiB
+    PASSWORD_HASH_PARALLELISM = 4
+
+    # Redis: fail fast instead of hanging. One quick retry absorbs a stale pooled
+    # connection; a dead server costs at most about a second before the 503 page.
+    REDIS_CONNECT_TIMEOUT = 0.5
+    REDIS_SOCKET_TIMEOUT = 1.0
+    REDIS_RETRIES = 1
+
+    SECURITY_LOG_NAME = "security"
+
+
+class DevelopmentConfig(BaseConfig):
+    """For ``make run`` on a laptop: no services needed, plain HTTP on 127.0.0.1."""
+
+    # The dev server speaks plain HTTP, where browsers drop Secure cookies and reject
+    # "__Host-" names. Production keeps both; the start-up check enforces it.
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "session"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "remember_token"
+    # Without REDIS_URL, sessions go to files in instance/ and limits to memory,
+    # so a fresh clone runs with no server at all.
+    EMBEDDED_STORE_ALLOWED = True
+
+
+class TestingConfig(BaseConfig):
+    """For the test suite: production cookies and CSRF stay on; hashing is cheap."""
+
+    TESTING = True
+    # Argon2id at 64 MiB per hash would make the suite crawl; the tests that check
+    # re-hashing set their own values.
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_COST = 8 * 1024
+    PASSWORD_HASH_PARALLELISM = 1
+    EMBEDDED_STORE_ALLOWED = True
+
+
+class ProductionConfig(BaseConfig):
+    """What ``docker compose up`` and every real deployment run."""
+
+    EMBEDDED_STORE_ALLOWED = False
+
+
+CONFIG_BY_NAME = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+# Values that ship in examples and tutorials; a key that contains one is public.
+PLACEHOLDER_KEY_MARKERS = ("change", "replace", "example", "placeholder", "secret-key")
+MIN_SECRET_KEY_BYTES = 32
+
+
+def load_config(app, overrides=None):
+    """Fill ``app.config`` for the environment named by ``APP_ENV`` (default: production).
+
+    Order, later wins: the environment's class, ``FLASK_*`` variables, the named
+    variables (``REDIS_URL``, ``DATABASE_URL``), then ``overrides`` (used by tests).
+    """
+    load_dotenv()
+    overrides = dict(overrides or {})
+    env_name = overrides.pop("APP_ENV", None) or os.environ.get("APP_ENV", "production")
+    if env_name not in CONFIG_BY_NAME:
+        raise InsecureConfigError(
+            f"APP_ENV={env_name!r} is not one of {', '.join(sorted(CONFIG_BY_NAME))}"
+        )
+    app.config["APP_ENV"] = env_name
+    app.config.from_object(CONFIG_BY_NAME[env_name])
+    app.config.from_prefixed_env("FLASK")
+    for name, setting in (("REDIS_URL", "REDIS_URL"), ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")):
+        if os.environ.get(name):
+            app.config[setting] = os.environ[name]
+    app.config.update(overrides)
+
+    config = app.config
+    config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(
+        config["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{Path(app.instance_path) / 'app.db'}"
+    )
+    if config["REDIS_URL"]:
+        config["SESSION_TYPE"] = "redis"
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    elif config["EMBEDDED_STORE_ALLOWED"]:
+        config["SESSION_TYPE"] = "cachelib"
+        config["RATELIMIT_STORAGE_URI"] = "memory://"
+    if not config["SECRET_KEY"] and env_name == "development":
+        config["SECRET_KEY"] = _development_secret_key(app)
+
+    if env_name == "production":
+        problems = fatal_problems(config)
+        if problems:
+            raise InsecureConfigError("; ".join(problems))
+
+
+def fatal_problems(config):
+    """List the settings that make a deployment unsafe to serve, in plain words."""
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    key_bytes = key.encode() if isinstance(key, str) else bytes(key)
+    if not key:
+        problems.append("FLASK_SECRET_KEY is not set")
+    elif len(key_bytes) < MIN_SECRET_KEY_BYTES:
+        problems.append(f"FLASK_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes")
+    elif any(marker in key_bytes.decode(errors="ignore").lower() for marker in PLACEHOLDER_KEY_MARKERS):
+        problems.append("FLASK_SECRET_KEY is a placeholder from an example")
+    elif len(set(key_bytes)) < 10:
+        problems.append("FLASK_SECRET_KEY is too repetitive to be random")
+    if not config.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set")
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append("SESSION_COOKIE_SECURE is off")
+    if not config.get("REMEMBER_COOKIE_SECURE"):
+        problems.append("REMEMBER_COOKIE_SECURE is off")
+    return problems
+
+
+def _sqlalchemy_url(url):
+    # "postgresql://" would pick psycopg2; this project ships psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret_key(app):
+    """Make a random key once and keep it in instance/, so sign-ins survive restarts."""
+    key_file = Path(app.instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    app.logger.warning("No FLASK_SECRET_KEY set: generated a development key in %s", key_file)
+    return key
