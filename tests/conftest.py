@@ -5,6 +5,7 @@ import re
 import shutil
 
 import pytest
+import redis
 
 from app import create_app
 from app.extensions import db
@@ -34,19 +35,20 @@ def make_app(tmp_path, request):
     """Build an app with test settings; Redis-backed unless ``embedded=True``."""
     built = []
 
-    def make(embedded=False, **overrides):
+    def make(embedded=False, create_tables=True, **overrides):
         settings = {
             "APP_ENV": "testing",
             "SECRET_KEY": TEST_SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}",
         }
-        if not embedded:
+        if not embedded and "REDIS_URL" not in overrides:
             settings["REDIS_URL"] = request.getfixturevalue("redis_url")
         settings.update(overrides)
         app = create_app(settings, instance_path=tmp_path / f"instance{len(built)}")
-        with app.app_context():
-            db.create_all()
-        built.append(app)
+        if create_tables:
+            with app.app_context():
+                db.create_all()
+            built.append(app)
         return app
 
     yield make
@@ -54,8 +56,9 @@ def make_app(tmp_path, request):
         with app.app_context():
             db.drop_all()
             db.session.remove()
-            if "redis" in app.extensions:
-                app.extensions["redis"].flushdb()
+    # Only the suite's own Redis is wiped; tests may point apps at a dead address.
+    if "redis_url" in request.fixturenames:
+        redis.Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
 
 
 @pytest.fixture

@@ -1,0 +1,113 @@
+"""Configuration: production refuses unsafe settings; development needs nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from config import DevelopmentConfig, InsecureConfigError, ProductionConfig, TestingConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG_KEY = "Zq8vN2rT5wY1bC4eG7jK0mP3sU6xA9dF"
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("FLASK_") or name in ("APP_ENV", "REDIS_URL", "DATABASE_URL"):
+            monkeypatch.delenv(name)
+    # A developer's .env must not leak into these tests.
+    monkeypatch.setattr("config.load_dotenv", lambda: None)
+    return monkeypatch
+
+
+def production_env(**changes):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(APP_ENV="production", FLASK_SECRET_KEY=STRONG_KEY, REDIS_URL="redis://127.0.0.1:6379/0")
+    env.update(changes)
+    return {key: value for key, value in env.items() if value is not None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"FLASK_SECRET_KEY": None}, "FLASK_SECRET_KEY is not set"),
+        ({"FLASK_SECRET_KEY": "too-short-key"}, "shorter than 32 bytes"),
+        ({"FLASK_SECRET_KEY": "replace-with-a-long-random-value-0123456789"}, "placeholder"),
+        ({"FLASK_SECRET_KEY": "a" * 40}, "too repetitive"),
+        ({"REDIS_URL": None}, "REDIS_URL is not set"),
+        ({"FLASK_SESSION_COOKIE_SECURE": "false"}, "SESSION_COOKIE_SECURE is off"),
+        ({"APP_ENV": "staging"}, "is not one of"),
+    ],
+)
+def test_production_refuses_to_start_with_one_clear_line(tmp_path, changes, reason):
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=tmp_path, env={**production_env(**changes), "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Refusing to start:")
+    assert reason in lines[0]
+
+
+def test_production_is_the_default_environment(clean_env, tmp_path):
+    with pytest.raises(InsecureConfigError):
+        create_app(instance_path=tmp_path)
+
+
+def test_production_starts_with_strong_settings(clean_env, tmp_path):
+    clean_env.setenv("FLASK_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # never contacted at start-up
+    app = create_app(instance_path=tmp_path)
+    assert app.config["APP_ENV"] == "production"
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    assert app.config["SESSION_TYPE"] == "redis"
+    assert not app.debug
+
+
+def test_flask_prefixed_variables_override_any_setting(clean_env, tmp_path):
+    clean_env.setenv("FLASK_LOGIN_RATE_LIMIT", "3/minute")
+    clean_env.setenv("FLASK_MAX_CONTENT_LENGTH", "4096")
+    app = create_app({"APP_ENV": "testing", "SECRET_KEY": STRONG_KEY}, instance_path=tmp_path)
+    assert app.config["LOGIN_RATE_LIMIT"] == "3/minute"
+    assert app.config["MAX_CONTENT_LENGTH"] == 4096
+
+
+def test_database_url_selects_psycopg_for_postgresql(clean_env, tmp_path):
+    clean_env.setenv("DATABASE_URL", "postgresql://app@db/app")
+    app = create_app({"APP_ENV": "testing", "SECRET_KEY": STRONG_KEY}, instance_path=tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app@db/app"
+
+
+def test_development_generates_a_key_once_and_keeps_it(clean_env, tmp_path, caplog):
+    clean_env.setenv("APP_ENV", "development")
+    first = create_app(instance_path=tmp_path)
+    assert "generated a development key" in caplog.text
+    second = create_app(instance_path=tmp_path)
+    assert len(first.secret_key) == 64
+    assert first.secret_key == second.secret_key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_development_without_redis_uses_the_embedded_store(clean_env, tmp_path):
+    clean_env.setenv("APP_ENV", "development")
+    app = create_app(instance_path=tmp_path)
+    assert app.config["SESSION_TYPE"] == "cachelib"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert "redis" not in app.extensions
+
+
+def test_only_development_relaxes_cookie_security():
+    assert ProductionConfig.SESSION_COOKIE_SECURE and TestingConfig.SESSION_COOKIE_SECURE
+    assert ProductionConfig.SESSION_COOKIE_NAME == TestingConfig.SESSION_COOKIE_NAME == "__Host-session"
+    assert not DevelopmentConfig.SESSION_COOKIE_SECURE
+    for config in (ProductionConfig, TestingConfig, DevelopmentConfig):
+        assert config.SESSION_COOKIE_HTTPONLY and config.SESSION_COOKIE_SAMESITE == "Lax"
+        assert config.WTF_CSRF_ENABLED

@@ -1,0 +1,72 @@
+"""Brute force: failed sign-ins and sign-ups are limited per client address."""
+
+
+def test_sixth_failed_login_in_a_minute_is_429_with_retry_after(auth):
+    auth.create_user()
+    for _ in range(5):
+        assert auth.login(password="wrong password").status_code == 401
+    response = auth.login(password="wrong password")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many attempts" in response.get_data(as_text=True)
+    # Even the right password waits: the limit is checked before the password.
+    assert auth.login().status_code == 429
+
+
+def test_successful_logins_do_not_count_against_the_limit(auth):
+    auth.create_user()
+    for _ in range(8):
+        assert auth.login().status_code == 303
+        auth.logout()
+
+
+def test_limits_are_per_client_address(app, auth):
+    auth.create_user()
+    for _ in range(5):
+        auth.login(password="wrong password")
+    assert auth.login(password="wrong password").status_code == 429
+
+    from tests.conftest import csrf_token_from
+
+    neighbour = app.test_client()
+    environ = {"REMOTE_ADDR": "192.0.2.7"}
+    token = csrf_token_from(neighbour.get("/auth/login", environ_base=environ))
+    response = neighbour.post(
+        "/auth/login",
+        data={"username": "alice", "password": "correct horse battery", "csrf_token": token},
+        environ_base=environ,
+    )
+    assert response.status_code == 303
+
+
+def test_a_spoofed_forwarded_for_header_does_not_dodge_the_limit(auth):
+    auth.create_user()
+    for attempt in range(5):
+        auth.client.environ_base["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{attempt}"
+        auth.login(password="wrong password")
+    auth.client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.99"
+    assert auth.login(password="wrong password").status_code == 429
+
+
+def test_registration_is_limited_per_address(make_app):
+    app = make_app(REGISTER_RATE_LIMIT="2/hour")
+    client = app.test_client()
+    from tests.conftest import csrf_token_from
+
+    statuses = []
+    for number in range(3):
+        token = csrf_token_from(client.get("/auth/register"))
+        response = client.post(
+            "/auth/register",
+            data={"username": f"user{number}", "password": "a long password",
+                  "confirm": "a long password", "csrf_token": token},
+        )
+        statuses.append(response.status_code)
+        client.delete_cookie("__Host-session")
+    assert statuses == [303, 303, 429]
+
+
+def test_counters_live_in_redis(auth, redis_client):
+    auth.create_user()
+    auth.login(password="wrong password")
+    assert any(b"ratelimit/127.0.0.1/auth.login" in key for key in redis_client.scan_iter())

@@ -1,0 +1,208 @@
+"""Server-side sessions: cookie flags, fixation, logout replay and short anonymous keys."""
+
+import time
+
+from app.extensions import db
+from app.models import SignIn
+
+
+def set_cookie_headers(response, name):
+    return [header for header in response.headers.getlist("Set-Cookie") if header.startswith(name + "=")]
+
+
+def test_session_cookie_is_host_only_secure_httponly_and_lax(app, client):
+    response = client.get("/auth/login")
+    (header,) = set_cookie_headers(response, "__Host-session")
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+    assert {"secure", "httponly", "path"} <= attributes
+    assert "SameSite=Lax" in header
+    assert "Path=/" in header
+    assert "domain" not in attributes
+
+
+def test_cookie_holds_only_an_opaque_256_bit_id(auth, redis_client):
+    auth.create_user()
+    auth.login()
+    session_id = auth.session_cookie()
+    assert len(session_id) == 43  # 32 random bytes, base64url
+    assert "alice" not in session_id
+    assert redis_client.exists(f"session:{session_id}")
+
+
+def test_session_id_changes_at_login_and_the_old_one_is_dead(auth, redis_client):
+    """Session fixation: an id planted before sign-in must not become signed in."""
+    auth.create_user()
+    auth.client.get("/auth/login")
+    planted = auth.session_cookie()
+    assert redis_client.exists(f"session:{planted}")
+
+    auth.login()
+    signed_in = auth.session_cookie()
+    assert signed_in != planted
+    assert not redis_client.exists(f"session:{planted}")
+
+    auth.client.set_cookie("__Host-session", planted)
+    assert auth.client.get("/dashboard").status_code == 302
+
+
+def test_csrf_secret_changes_at_login(app, auth, redis_client):
+    import msgpack
+
+    auth.create_user()
+    auth.client.get("/auth/login")
+    before = msgpack.unpackb(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    auth.login()
+    auth.client.get("/dashboard")
+    after = msgpack.unpackb(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    assert before != after
+
+
+def test_replaying_the_cookie_after_logout_is_anonymous(app, auth, redis_client):
+    """Hijack after logout: a copied cookie must die with the sign-out."""
+    auth.create_user()
+    auth.login()
+    stolen = auth.session_cookie()
+    response = auth.logout()
+
+    assert not redis_client.exists(f"session:{stolen}")
+    (deletion,) = set_cookie_headers(response, "__Host-session")
+    assert "Max-Age=0" in deletion and "Secure" in deletion and "SameSite=Lax" in deletion
+
+    attacker = app.test_client()
+    attacker.set_cookie("__Host-session", stolen)
+    assert attacker.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 0
+
+
+def test_a_request_in_flight_cannot_bring_a_logged_out_session_back(app, auth, redis_client):
+    """The refresh race: writes after logout must not resurrect the sign-in."""
+    auth.create_user()
+    auth.login()
+    stolen = auth.session_cookie()
+    stale_copy = redis_client.get(f"session:{stolen}")
+    auth.logout()
+    # A slow request that opened the session before the logout now writes it back.
+    redis_client.set(f"session:{stolen}", stale_copy, ex=3600)
+
+    attacker = app.test_client()
+    attacker.set_cookie("__Host-session", stolen)
+    assert attacker.get("/dashboard").status_code == 302
+
+
+def test_anonymous_sessions_are_short_lived_in_redis(app, client, redis_client):
+    client.get("/auth/login")
+    key = f"session:{client.get_cookie('__Host-session').value}"
+    assert 0 < redis_client.ttl(key) <= app.config["ANONYMOUS_SESSION_LIFETIME"].total_seconds()
+
+
+def test_signed_in_sessions_live_for_the_session_lifetime(app, auth, redis_client):
+    auth.create_user()
+    auth.login()
+    ttl = redis_client.ttl(f"session:{auth.session_cookie()}")
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    assert lifetime - 60 < ttl <= lifetime
+
+
+def test_reading_pages_does_not_rewrite_the_session(auth, redis_client):
+    auth.create_user()
+    auth.login()
+    auth.client.get("/dashboard")  # the first view stores Flask-Login's "_id" marker
+    key = f"session:{auth.session_cookie()}"
+    redis_client.expire(key, 1000)
+    for _ in range(5):
+        assert auth.client.get("/dashboard").status_code == 200
+    assert redis_client.ttl(key) <= 1000
+
+
+def test_sign_in_expires_on_the_server_whatever_the_cookie_says(app, auth, monkeypatch):
+    from datetime import timedelta
+
+    from app import sign_ins
+
+    auth.create_user()
+    auth.login()
+    later = sign_ins.utcnow() + app.permanent_session_lifetime + timedelta(seconds=1)
+    monkeypatch.setattr(sign_ins, "utcnow", lambda: later)
+    assert auth.client.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 0
+
+
+def test_remember_cookie_is_flagged_like_the_session_cookie(auth):
+    auth.create_user()
+    response = auth.login(remember=True)
+    (header,) = set_cookie_headers(response, "__Host-remember")
+    assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
+
+
+def test_remember_cookie_restores_a_sign_in_in_a_new_session(app, auth):
+    auth.create_user()
+    auth.login(remember=True)
+    remember = auth.client.get_cookie("__Host-remember").value
+
+    new_browser = app.test_client()
+    new_browser.set_cookie("__Host-remember", remember)
+    assert new_browser.get("/dashboard").status_code == 200
+
+
+def test_remember_cookie_is_dead_after_logout(app, auth):
+    auth.create_user()
+    auth.login(remember=True)
+    remember = auth.client.get_cookie("__Host-remember").value
+    response = auth.logout()
+    (deletion,) = set_cookie_headers(response, "__Host-remember")
+    assert "Max-Age=0" in deletion and "Secure" in deletion
+
+    replay = app.test_client()
+    replay.set_cookie("__Host-remember", remember)
+    assert replay.get("/dashboard").status_code == 302
+
+
+def test_remember_cookie_never_contains_the_user_id(app, auth):
+    user_id = auth.create_user()
+    auth.login(remember=True)
+    value = auth.client.get_cookie("__Host-remember").value
+    assert not value.startswith(f"{user_id}|")
+
+
+def test_dashboard_shows_a_hash_prefix_never_the_session_id(auth):
+    import hashlib
+
+    auth.create_user()
+    auth.login()
+    session_id = auth.session_cookie()
+    page = auth.client.get("/dashboard").get_data(as_text=True)
+    assert session_id not in page
+    assert hashlib.sha256(session_id.encode()).hexdigest()[:8] in page
+
+
+def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = app.test_client()
+    client.set_cookie("__Host-session", "x" * 43)
+
+    started = time.monotonic()
+    response = client.get("/dashboard")
+    assert response.status_code == 503
+    assert time.monotonic() - started < 2
+    assert "session store" in response.get_data(as_text=True)
+
+    assert client.get("/").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json() == {"status": "degraded", "redis": "unreachable", "database": "ok"}
+
+
+def test_redis_down_while_saving_the_session_is_a_503_not_a_500(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().get("/auth/login")
+    assert response.status_code == 503
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_healthz_reports_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "redis": "ok", "database": "ok"}
+    assert not response.headers.getlist("Set-Cookie")
