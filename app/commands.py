@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
 
 from . import passwords
@@ -16,6 +17,7 @@ def init_app(app):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create the tables that do not exist yet (safe to run again)."""
     db.create_all()
@@ -23,6 +25,7 @@ def init_db():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.password_option(prompt="Password", confirmation_prompt="Repeat the password")
 def create_user(username, password):
