@@ -88,6 +88,9 @@ class BaseConfig:
 
     SECURITY_LOG_NAME = "security"
 
+    # How many reverse proxies in front of the app set X-Forwarded-*; 0 ignores them.
+    TRUSTED_PROXIES = 0
+
 
 class DevelopmentConfig(BaseConfig):
     """For ``make run`` on a laptop: no services needed, plain HTTP on 127.0.0.1."""
@@ -130,6 +133,7 @@ CONFIG_BY_NAME = {
 # Values that ship in examples and tutorials; a key that contains one is public.
 PLACEHOLDER_KEY_MARKERS = ("change", "replace", "example", "placeholder", "secret-key")
 MIN_SECRET_KEY_BYTES = 32
+DURATION_SETTINGS = ("PERMANENT_SESSION_LIFETIME", "ANONYMOUS_SESSION_LIFETIME", "REMEMBER_COOKIE_DURATION")
 
 
 def load_config(app, overrides=None):
@@ -154,6 +158,10 @@ def load_config(app, overrides=None):
     app.config.update(overrides)
 
     config = app.config
+    for name in DURATION_SETTINGS:
+        # FLASK_* variables arrive as numbers of seconds.
+        if isinstance(config[name], int | float):
+            config[name] = timedelta(seconds=config[name])
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(
         config["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{Path(app.instance_path) / 'app.db'}"
     )

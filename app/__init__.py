@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_login import user_loaded_from_cookie
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
@@ -24,12 +25,24 @@ def create_app(overrides=None, instance_path=None):
     load_config(app, overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    trust_proxies(app)
     security_log.init_app(app)
     register_extensions(app)
     register_blueprints(app)
     errors.init_app(app)
     commands.init_app(app)
     return app
+
+
+def trust_proxies(app):
+    """Believe X-Forwarded-* only from the number of proxies we run ourselves.
+
+    Threat: a client that writes its own X-Forwarded-For to dodge rate limits or
+    fake its address in logs. With the default of 0 those headers are ignored.
+    """
+    count = app.config["TRUSTED_PROXIES"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def register_extensions(app):

@@ -111,3 +111,41 @@ def test_only_development_relaxes_cookie_security():
     for config in (ProductionConfig, TestingConfig, DevelopmentConfig):
         assert config.SESSION_COOKIE_HTTPONLY and config.SESSION_COOKIE_SAMESITE == "Lax"
         assert config.WTF_CSRF_ENABLED
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app):
+    app = make_app()
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return {"ip": request.remote_addr, "secure": request.is_secure}
+
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert response.get_json() == {"ip": "127.0.0.1", "secure": False}
+
+
+def test_one_trusted_proxy_gives_the_real_client_address_and_scheme(make_app):
+    app = make_app(TRUSTED_PROXIES=1)
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return {"ip": request.remote_addr, "secure": request.is_secure}
+
+    headers = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9", "X-Forwarded-Proto": "https"}
+    response = app.test_client().get("/whoami", headers=headers)
+    # Only the entry added by our proxy counts; the client's own claim is ignored.
+    assert response.get_json() == {"ip": "203.0.113.9", "secure": True}
+
+
+def test_lifetimes_can_be_given_in_seconds(clean_env, tmp_path):
+    from datetime import timedelta
+
+    clean_env.setenv("FLASK_PERMANENT_SESSION_LIFETIME", "600")
+    clean_env.setenv("FLASK_REMEMBER_COOKIE_DURATION", "86400")
+    app = create_app({"APP_ENV": "testing", "SECRET_KEY": STRONG_KEY}, instance_path=tmp_path)
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=10)
+    assert app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=1)

@@ -1,0 +1,32 @@
+# Two commands for a fresh machine with Python 3.11+:
+#   make run    the site on http://127.0.0.1:5000, embedded store, no services needed
+#   make test   the whole test suite against a real, throwaway Redis
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint clean
+
+run: $(VENV)/installed-runtime
+	APP_ENV=development $(BIN)/flask --app wsgi init-db
+	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+
+test: $(VENV)/installed-dev
+	$(BIN)/python -m pytest
+
+$(VENV)/created:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/installed-runtime: $(VENV)/created requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/installed-dev: $(VENV)/installed-runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,45 @@
+"""gunicorn settings for the container and for local production-like runs.
+
+Workers and threads come from the environment; the access log is one JSON object
+per line, without query strings (they may carry ``next`` targets or tokens).
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+
+from gunicorn.glogging import Logger
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+# On SIGTERM, finish requests in flight for up to this long before stopping.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# The app's ProxyFix alone decides which X-Forwarded-* headers to believe.
+forwarded_allow_ips = ""
+
+
+class JsonAccessLogger(Logger):
+    """Access log lines as JSON, so quotes in a user agent cannot break the format."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.cfg.accesslog:
+            return
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "remote": environ.get("REMOTE_ADDR"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "status": resp.status_code,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],
+        }
+        self.access_log.info(json.dumps(entry))
+
+
+logger_class = JsonAccessLogger
