@@ -46,14 +46,14 @@ def test_session_id_changes_at_login_and_the_old_one_is_dead(auth, redis_client)
 
 
 def test_csrf_secret_changes_at_login(app, auth, redis_client):
-    import msgpack
+    from msgspec import msgpack
 
     auth.create_user()
     auth.client.get("/auth/login")
-    before = msgpack.unpackb(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    before = msgpack.decode(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
     auth.login()
     auth.client.get("/dashboard")
-    after = msgpack.unpackb(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    after = msgpack.decode(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
     assert before != after
 
 
