@@ -29,7 +29,16 @@ class BaseConfig:
     SESSION_TYPE = "redis"
     SESSION_KEY_PREFIX = "session:"
     SESSION_PERMANENT = True
+    # Absolute lifetime of a sign-in without remember-me (REMEMBER_COOKIE_DURATION
+    # is the one with it), and how long a session may sit unused before it ends.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    IDLE_TIMEOUT = timedelta(minutes=30)
+    # "Last seen" is written at most this often: the store and the database are
+    # touched once a minute per active session, not on every request.
+    LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+    # Changing the password, revoking sessions or deleting the account needs a
+    # password entry within this window ("sudo mode").
+    REAUTH_WINDOW = timedelta(minutes=10)
     # An anonymous visitor's session (a CSRF secret, a flash message) expires quickly,
     # so a flood of anonymous requests cannot fill the store with month-long keys. It
     # matches the CSRF token lifetime: a form older than that is stale anyway.
@@ -73,6 +82,7 @@ class BaseConfig:
     RATELIMIT_KEY_PREFIX = "ratelimit"
     LOGIN_RATE_LIMIT = "5/minute;20/hour"  # failed sign-ins per client IP
     REGISTER_RATE_LIMIT = "10/hour"  # sign-ups per client IP
+    REAUTH_RATE_LIMIT = "5/minute;20/hour"  # wrong passwords per signed-in user
 
     # Argon2id parameters: argon2-cffi's defaults, RFC 9106's low-memory profile.
     # Hashes made with other values are upgraded at the next successful sign-in.
@@ -133,7 +143,14 @@ CONFIG_BY_NAME = {
 # Values that ship in examples and tutorials; a key that contains one is public.
 PLACEHOLDER_KEY_MARKERS = ("change", "replace", "example", "placeholder", "secret-key")
 MIN_SECRET_KEY_BYTES = 32
-DURATION_SETTINGS = ("PERMANENT_SESSION_LIFETIME", "ANONYMOUS_SESSION_LIFETIME", "REMEMBER_COOKIE_DURATION")
+DURATION_SETTINGS = (
+    "PERMANENT_SESSION_LIFETIME",
+    "ANONYMOUS_SESSION_LIFETIME",
+    "REMEMBER_COOKIE_DURATION",
+    "IDLE_TIMEOUT",
+    "LAST_SEEN_RESOLUTION",
+    "REAUTH_WINDOW",
+)
 
 
 def load_config(app, overrides=None):

@@ -8,7 +8,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
-from . import commands, errors, passwords, security_log, sessions, sign_ins
+from . import commands, errors, key_rotation, passwords, security_log, sessions, sign_ins
+from .account.views import bp as account_bp
+from .auth.views import bp as auth_bp
+from .dashboard.views import bp as dashboard_bp
+from .main.views import bp as main_bp
+
 from .extensions import csrf, db, limiter, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +53,7 @@ def trust_proxies(app):
 def register_extensions(app):
     db.init_app(app)
     sessions.init_app(app)
+    key_rotation.init_app(app)
     csrf.init_app(app)
     passwords.init_app(app)
     if app.config["SESSION_TYPE"] == "redis":
@@ -63,10 +69,5 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from .auth.views import bp as auth_bp
-    from .dashboard.views import bp as dashboard_bp
-    from .main.views import bp as main_bp
-
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(dashboard_bp)
+    for blueprint in (main_bp, auth_bp, dashboard_bp, account_bp):
+        app.register_blueprint(blueprint)

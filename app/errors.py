@@ -1,10 +1,11 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
-from flask import render_template
+from flask import render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
 
 from . import security_log
 from .extensions import db
@@ -24,6 +25,7 @@ MESSAGES = {
 def init_app(app):
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(TooManyRequests, render_too_many_requests)
     # Outages raised inside a view: the same 503 as a store that failed to open.
     app.register_error_handler(RedisError, render_unavailable)
     app.register_error_handler(OperationalError, render_unavailable)
@@ -35,8 +37,13 @@ def render_http_error(error):
     return render_template("errors/error.html", code=error.code, title=error.name, message=message), error.code
 
 
+def render_too_many_requests(error):
+    security_log.record("rate_limited", user_id=_signed_in_user_id(), path=request.path)
+    return render_http_error(error)
+
+
 def render_csrf_error(error):
-    security_log.record("csrf_failed", reason=error.description)
+    security_log.record("csrf_failed", user_id=_signed_in_user_id(), reason=error.description)
     return (
         render_template(
             "errors/error.html",
@@ -60,3 +67,7 @@ def render_internal_error(error):
     if isinstance(error.original_exception, (SessionStoreUnavailable, RedisError, OperationalError)):
         return render_unavailable(error)
     return render_http_error(error)
+
+
+def _signed_in_user_id():
+    return current_user.id if current_user.is_authenticated else None

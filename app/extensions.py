@@ -6,13 +6,14 @@ is free of side effects and every test can build its own app.
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from .key_rotation import KeyRotatingLoginManager
+
 db = SQLAlchemy()
 csrf = CSRFProtect()
-login_manager = LoginManager()
+login_manager = KeyRotatingLoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"

@@ -1,7 +1,5 @@
 """Database models: the accounts, and one row per live sign-in."""
 
-import hashlib
-import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
@@ -11,6 +9,7 @@ from sqlalchemy.types import DateTime, TypeDecorator
 
 from .clock import utcnow
 from .extensions import db
+from .tokens import new_public_id, sha256_hex
 
 
 class UTCDateTime(TypeDecorator):
@@ -39,6 +38,7 @@ class User(UserMixin, db.Model):
     sign_ins: Mapped[list["SignIn"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+    events: Mapped[list["SecurityEvent"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
     # Set by the user loader: the sign-in this request is authenticated by.
     current_sign_in = None
@@ -62,32 +62,44 @@ Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class SignIn(db.Model):
-    """One successful sign-in, alive until sign-out, expiry or revocation.
+    """One successful sign-in (a "device"), alive until sign-out, expiry or revocation.
 
-    The token itself is never stored: only its SHA-256, so a copy of the
-    database cannot be replayed as a session or a remember-me cookie.
+    Secrets are never stored: only the SHA-256 of the token (which the session and
+    the remember cookie carry) and of the session id, so a copy of the database
+    cannot be replayed as a session or a remember-me cookie. ``public_id`` is the
+    handle shown on the devices page; it grants nothing.
     """
 
     __tablename__ = "sign_ins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(22), unique=True, default=new_public_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hash of the current session id: what the session store's key is made of.
+    session_hash: Mapped[str | None] = mapped_column(String(64))
     remember: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    client: Mapped[str | None] = mapped_column(String(80))
 
     user: Mapped[User] = relationship(back_populates="sign_ins")
 
-    @staticmethod
-    def new_token():
-        return secrets.token_urlsafe(32)
-
-    @staticmethod
-    def hash_token(token):
-        # The token has 256 random bits, so a fast unsalted hash is enough here.
-        return hashlib.sha256(token.encode()).hexdigest()
-
     @classmethod
     def find_by_token(cls, token):
-        return db.session.scalar(select(cls).where(cls.token_hash == cls.hash_token(token)))
+        return db.session.scalar(select(cls).where(cls.token_hash == sha256_hex(token)))
+
+
+class SecurityEvent(db.Model):
+    """A security event that belongs to an account, for its owner's activity page."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    client: Mapped[str | None] = mapped_column(String(80))

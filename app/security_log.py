@@ -12,7 +12,10 @@ import logging
 
 from flask import current_app, has_request_context, request
 
+from . import user_agents
 from .clock import utcnow
+from .extensions import db
+from .models import SecurityEvent
 
 
 def init_app(app):
@@ -25,11 +28,22 @@ def init_app(app):
     logger.propagate = False
 
 
-def record(event, **fields):
-    """Write one security event, e.g. ``record("login_failed", user_id=3)``."""
-    entry = {"time": utcnow().isoformat(timespec="seconds"), "event": event}
+def record(event, user_id=None, **fields):
+    """Write one security event, e.g. ``record("login_failed", user_id=3)``.
+
+    Events of an account are also stored for its owner's activity page.
+    """
+    now = utcnow()
+    entry = {"time": now.isoformat(timespec="seconds"), "event": event}
+    ip_address = client = None
     if has_request_context():
-        entry["ip"] = request.remote_addr
+        ip_address = entry["ip"] = request.remote_addr
+        client = user_agents.describe(request.user_agent.string)
+    if user_id is not None:
+        entry["user_id"] = user_id
+        db.session.add(SecurityEvent(user_id=user_id, event=event, created_at=now,
+                                     ip_address=ip_address, client=client))
+        db.session.commit()
     entry.update(fields)
     logging.getLogger(current_app.config["SECURITY_LOG_NAME"]).info(json.dumps(entry))
 

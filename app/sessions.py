@@ -7,6 +7,9 @@ server, where logout can really delete it. On top of Flask-Session this module a
   stores a CSRF secret) cannot fill Redis with month-long keys;
 - deletion cookies that carry the same Secure/SameSite/HttpOnly flags as the cookie
   they delete (browsers ignore a deletion of a ``__Host-`` cookie without Secure);
+- store keys made from the SHA-256 of the session id, so a copy of Redis (or its
+  key list) holds no usable session id, while the app, which keeps that hash for
+  each sign-in, can still delete a user's sessions from anywhere;
 - a store outage that becomes a friendly 503 instead of a hung or crashed request.
 """
 
@@ -19,6 +22,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .clock import utcnow
+from .tokens import sha256_hex
 
 # Pages that work without the session store: a visitor can still read the landing
 # page and a load balancer can still ask for health while Redis is down.
@@ -34,9 +38,18 @@ class _HardenedSessions:
 
     store_errors = ()
 
+    def _get_store_id(self, sid):
+        return self.key_prefix + sha256_hex(sid)
+
+    def delete_by_hash(self, session_hash):
+        self._delete_session(self.key_prefix + session_hash)
+
     def lifetime_for(self, app, session):
+        # A signed-in session is kept as long as it may sit idle; activity renews
+        # it (at most once a minute, see sign_ins.load_user). Absolute limits are
+        # checked against the sign-in record, not here.
         if "_user_id" in session:
-            return app.permanent_session_lifetime
+            return app.config["IDLE_TIMEOUT"] + app.config["LAST_SEEN_RESOLUTION"]
         return app.config["ANONYMOUS_SESSION_LIFETIME"]
 
     def get_expiration_time(self, app, session):
@@ -132,6 +145,17 @@ def regenerate_id():
     """
     current_app.session_interface.regenerate(session)
     session.pop("csrf_token", None)
+
+
+def current_session_hash():
+    return sha256_hex(session.sid)
+
+
+def delete_stored_sessions(session_hashes):
+    """Delete sessions from the store by the hashes kept in their sign-in records."""
+    for session_hash in session_hashes:
+        if session_hash:
+            current_app.session_interface.delete_by_hash(session_hash)
 
 
 def expire_cookie(response, name, config, prefix):

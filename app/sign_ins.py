@@ -3,69 +3,140 @@
 Flask-Login keeps ``User.get_id()`` in the session and in the remember cookie. Here
 that value is a random per-sign-in token whose hash is a ``SignIn`` row, so:
 
-- logout deletes the row, and a copied session or remember cookie is dead on every
-  app process at once (threat: hijack with a stolen cookie after logout);
-- an absolute lifetime is enforced on the server, whatever the cookie says;
+- ending a sign-in (sign-out, revocation, password change, expiry) deletes the row,
+  and any copy of its session or remember cookie is dead on every app process at
+  once (threat: hijack with a stolen cookie after logout);
+- a request already in flight cannot bring an ended sign-in back: even if it writes
+  the old session into the store again, the token in it no longer resolves;
+- idle and absolute lifetimes are enforced on the server, whatever the cookie says;
 - a remember cookie holds no user id that could be replayed for ever.
 """
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 
-from . import sessions
+from . import sessions, sudo, user_agents
 from .clock import utcnow
 from .extensions import db
 from .models import SignIn, User
+from .tokens import new_token, sha256_hex
+
+LOGIN_SESSION_KEYS = ("_user_id", "_fresh", "_id")
 
 
 def sign_in(user, remember=False):
-    """Start a new sign-in for ``user`` in a fresh session."""
-    sessions.regenerate_id()
-    lifetime = (
-        current_app.config["REMEMBER_COOKIE_DURATION"]
-        if remember
-        else current_app.permanent_session_lifetime
-    )
-    token = SignIn.new_token()
+    """Start a new sign-in for ``user`` after a password check, in a fresh session."""
+    config = current_app.config
     now = utcnow()
-    record = SignIn(user=user, token_hash=SignIn.hash_token(token), remember=remember,
-                    created_at=now, expires_at=now + lifetime)
+    lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
+    record = SignIn(
+        user=user,
+        remember=remember,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        ip_address=request.remote_addr,
+        client=user_agents.describe(request.user_agent.string),
+    )
+    _activate(user, record, remember=remember)
+    sudo.mark_password_confirmed()
+    return record
+
+
+def restart_current_sign_in(user):
+    """Give the current sign-in a new token and session id, and forget remember-me.
+
+    Used after a password change: every old copy of this device's session or
+    remember cookie dies with the old token, while the user stays signed in.
+    """
+    _activate(user, user.current_sign_in, remember=False)
+
+
+def renew_session_id():
+    """A new session id for the current sign-in (re-authentication, remember-me)."""
+    sessions.regenerate_id()
+    record = current_user.current_sign_in
+    record.session_hash = sessions.current_session_hash()
+    db.session.commit()
+
+
+def _activate(user, record, remember):
+    sessions.regenerate_id()
+    token = new_token()
+    record.token_hash = sha256_hex(token)
+    record.remember = remember
+    record.session_hash = sessions.current_session_hash()
     db.session.add(record)
     db.session.commit()
     user.current_sign_in, user.current_token = record, token
     login_user(user, remember=remember)
-    return record
 
 
 def sign_out(response):
     """End the current sign-in: its row, its session entry and both cookies."""
-    record = getattr(current_user, "current_sign_in", None)
-    if record is not None:
-        db.session.delete(record)
-        db.session.commit()
+    if current_user.is_authenticated:
+        end([current_user.current_sign_in])
     # Clear first: logout_user() then records that the remember cookie must go.
     session.clear()
     logout_user()
-    # Flask-Login would delete the remember cookie without its Secure flag, which
-    # a browser ignores for a "__Host-" name; delete it here with every flag.
+    forget_remember_cookie(response)
+
+
+def forget_remember_cookie(response):
+    """Delete the remember cookie with every flag it was set with.
+
+    Flask-Login deletes it without Secure, which a browser ignores for a
+    "__Host-" name, so its own pending deletion is dropped in favour of this one.
+    """
     session.pop("_remember", None)
     config = current_app.config
     sessions.expire_cookie(response, config["REMEMBER_COOKIE_NAME"], config, "REMEMBER")
 
 
+def end(records):
+    """End sign-ins: delete their rows and their entries in the session store."""
+    records = list(records)
+    sessions.delete_stored_sessions(record.session_hash for record in records)
+    for record in records:
+        db.session.delete(record)
+    db.session.commit()
+
+
+def end_all_for(user, keep=None):
+    """End every sign-in of ``user`` except ``keep``; return how many ended."""
+    others = [record for record in user.sign_ins if record is not keep]
+    end(others)
+    return len(others)
+
+
+def live_sign_ins(user):
+    """The user's sign-ins that have not timed out, most recently used first."""
+    records = db.session.scalars(
+        select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc())
+    )
+    now = utcnow()
+    return [record for record in records if not _has_timed_out(record, now)]
+
+
 def load_user(token):
     """Flask-Login's user loader: the user of a live sign-in, or ``None``."""
     record = SignIn.find_by_token(token)
-    if record is not None and record.expires_at <= utcnow():
-        db.session.delete(record)
-        db.session.commit()
+    now = utcnow()
+    if record is not None and _has_timed_out(record, now):
+        end([record])
         record = None
     if record is None:
         # A dead sign-in leaves nothing behind: the session falls back to the short
-        # anonymous lifetime instead of keeping a useless token for hours.
-        for key in ("_user_id", "_fresh", "_id"):
+        # anonymous lifetime instead of keeping a useless token.
+        for key in LOGIN_SESSION_KEYS:
             session.pop(key, None)
         return None
+    if now - record.last_seen_at >= current_app.config["LAST_SEEN_RESOLUTION"]:
+        record.last_seen_at = now
+        db.session.commit()
+        # Save the session again, which renews its idle lifetime in the store.
+        session.modified = True
     user = db.session.get(User, record.user_id)
     user.current_sign_in, user.current_token = record, token
     return user
@@ -76,5 +147,17 @@ def renew_session_after_remember(sender, user, **extra):
 
     Threat: session fixation through the anonymous session the visitor already had.
     """
-    sessions.regenerate_id()
+    renew_session_id()
+
+
+def idle_deadline(record):
+    """When this sign-in ends if unused, or ``None`` for remember-me sign-ins."""
+    if record.remember:
+        return None
+    return record.last_seen_at + current_app.config["IDLE_TIMEOUT"]
+
+
+def _has_timed_out(record, now):
+    deadline = idle_deadline(record)
+    return record.expires_at <= now or (deadline is not None and deadline <= now)
 

@@ -11,6 +11,7 @@ from app import create_app
 from app.extensions import db
 from app.models import User
 from app.passwords import hash_password
+from app.tokens import sha256_hex
 
 TEST_SECRET_KEY = "k3Yf0rTh3T3stSu1te-8d1c6b0e2f9a4c7d5e3b1a0f"
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -74,6 +75,11 @@ def client(app):
 @pytest.fixture
 def redis_client(app):
     return app.extensions["redis"]
+
+
+def store_key(session_id):
+    """The Redis key of a session: made from the id's hash, never the id itself."""
+    return "session:" + sha256_hex(session_id)
 
 
 def csrf_token_from(response):

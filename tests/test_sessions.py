@@ -2,6 +2,8 @@
 
 import time
 
+from tests.conftest import store_key
+
 from app.extensions import db
 from app.models import SignIn
 
@@ -26,7 +28,7 @@ def test_cookie_holds_only_an_opaque_256_bit_id(auth, redis_client):
     session_id = auth.session_cookie()
     assert len(session_id) == 43  # 32 random bytes, base64url
     assert "alice" not in session_id
-    assert redis_client.exists(f"session:{session_id}")
+    assert redis_client.exists(store_key(session_id))
 
 
 def test_session_id_changes_at_login_and_the_old_one_is_dead(auth, redis_client):
@@ -34,12 +36,12 @@ def test_session_id_changes_at_login_and_the_old_one_is_dead(auth, redis_client)
     auth.create_user()
     auth.client.get("/auth/login")
     planted = auth.session_cookie()
-    assert redis_client.exists(f"session:{planted}")
+    assert redis_client.exists(store_key(planted))
 
     auth.login()
     signed_in = auth.session_cookie()
     assert signed_in != planted
-    assert not redis_client.exists(f"session:{planted}")
+    assert not redis_client.exists(store_key(planted))
 
     auth.client.set_cookie("__Host-session", planted)
     assert auth.client.get("/dashboard").status_code == 302
@@ -50,10 +52,10 @@ def test_csrf_secret_changes_at_login(app, auth, redis_client):
 
     auth.create_user()
     auth.client.get("/auth/login")
-    before = msgpack.decode(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    before = msgpack.decode(redis_client.get(store_key(auth.session_cookie())))["csrf_token"]
     auth.login()
     auth.client.get("/dashboard")
-    after = msgpack.decode(redis_client.get(f"session:{auth.session_cookie()}"))["csrf_token"]
+    after = msgpack.decode(redis_client.get(store_key(auth.session_cookie())))["csrf_token"]
     assert before != after
 
 
@@ -64,7 +66,7 @@ def test_replaying_the_cookie_after_logout_is_anonymous(app, auth, redis_client)
     stolen = auth.session_cookie()
     response = auth.logout()
 
-    assert not redis_client.exists(f"session:{stolen}")
+    assert not redis_client.exists(store_key(stolen))
     (deletion,) = set_cookie_headers(response, "__Host-session")
     assert "Max-Age=0" in deletion and "Secure" in deletion and "SameSite=Lax" in deletion
 
@@ -80,10 +82,10 @@ def test_a_request_in_flight_cannot_bring_a_logged_out_session_back(app, auth, r
     auth.create_user()
     auth.login()
     stolen = auth.session_cookie()
-    stale_copy = redis_client.get(f"session:{stolen}")
+    stale_copy = redis_client.get(store_key(stolen))
     auth.logout()
     # A slow request that opened the session before the logout now writes it back.
-    redis_client.set(f"session:{stolen}", stale_copy, ex=3600)
+    redis_client.set(store_key(stolen), stale_copy, ex=3600)
 
     attacker = app.test_client()
     attacker.set_cookie("__Host-session", stolen)
@@ -92,23 +94,33 @@ def test_a_request_in_flight_cannot_bring_a_logged_out_session_back(app, auth, r
 
 def test_anonymous_sessions_are_short_lived_in_redis(app, client, redis_client):
     client.get("/auth/login")
-    key = f"session:{client.get_cookie('__Host-session').value}"
+    key = store_key(client.get_cookie("__Host-session").value)
     assert 0 < redis_client.ttl(key) <= app.config["ANONYMOUS_SESSION_LIFETIME"].total_seconds()
 
 
-def test_signed_in_sessions_live_for_the_session_lifetime(app, auth, redis_client):
+def test_signed_in_sessions_are_kept_as_long_as_they_may_sit_idle(app, auth, redis_client):
     auth.create_user()
     auth.login()
-    ttl = redis_client.ttl(f"session:{auth.session_cookie()}")
-    lifetime = app.permanent_session_lifetime.total_seconds()
+    ttl = redis_client.ttl(store_key(auth.session_cookie()))
+    lifetime = (app.config["IDLE_TIMEOUT"] + app.config["LAST_SEEN_RESOLUTION"]).total_seconds()
     assert lifetime - 60 < ttl <= lifetime
+
+
+def test_redis_holds_no_usable_session_id(auth, redis_client):
+    """A copy of Redis (a backup, a replica, KEYS *) must not hand out live sessions."""
+    auth.create_user()
+    auth.login()
+    session_id = auth.session_cookie()
+    keys = [key.decode() for key in redis_client.scan_iter("session:*")]
+    assert keys == [store_key(session_id)]
+    assert all(session_id not in key for key in keys)
 
 
 def test_reading_pages_does_not_rewrite_the_session(auth, redis_client):
     auth.create_user()
     auth.login()
     auth.client.get("/dashboard")  # the first view stores Flask-Login's "_id" marker
-    key = f"session:{auth.session_cookie()}"
+    key = store_key(auth.session_cookie())
     redis_client.expire(key, 1000)
     for _ in range(5):
         assert auth.client.get("/dashboard").status_code == 200

@@ -22,6 +22,17 @@ def printable(form, field):
         raise ValidationError("This field contains characters that are not allowed.")
 
 
+def new_password_field(label):
+    return PasswordField(label, validators=[DataRequired(), Length(PASSWORD_MIN, PASSWORD_MAX), printable])
+
+
+def confirm_field(other):
+    return PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo(other, message="The passwords do not match.")],
+    )
+
+
 class RegisterForm(FlaskForm):
     username = StringField(
         "Username",
@@ -32,13 +43,8 @@ class RegisterForm(FlaskForm):
             Regexp(USERNAME_PATTERN, message="Use only letters, digits, '.', '_' and '-'."),
         ],
     )
-    password = PasswordField(
-        "Password", validators=[DataRequired(), Length(PASSWORD_MIN, PASSWORD_MAX), printable]
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
-    )
+    password = new_password_field("Password")
+    confirm = confirm_field("password")
 
     def validate_username(self, field):
         if User.find_by_username(field.data):
@@ -54,4 +60,10 @@ class LoginForm(FlaskForm):
         "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
     )
     remember = BooleanField("Keep me signed in on this device")
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
+    )
 

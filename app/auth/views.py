@@ -1,34 +1,21 @@
 """Views for signing up, in and out. Every POST is CSRF-checked by CSRFProtect."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from .. import passwords, security_log, sign_ins
-from ..extensions import db, limiter
+from .. import passwords, rate_limits, security_log, sign_ins, sudo
+from ..extensions import db
 from ..models import User
 from ..redirects import safe_next_path
-from .forms import LoginForm, RegisterForm
+from .forms import LoginForm, ReauthForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 INVALID_CREDENTIALS = "Invalid username or password."
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _register_limit():
-    return current_app.config["REGISTER_RATE_LIMIT"]
-
-
-def _login_failed(response):
-    # Count every sign-in POST that did not sign anyone in, whatever the reason.
-    return response.status_code != 303
-
-
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
+@rate_limits.registrations
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -45,7 +32,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_login_failed)
+@rate_limits.failed_logins
 def login():
     next_path = safe_next_path(request.args.get("next"))
     if current_user.is_authenticated:
@@ -70,6 +57,26 @@ def logout():
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
     return response
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+@rate_limits.password_checks
+def reauth():
+    """Confirm the password before a sensitive action, then go back to it."""
+    next_path = safe_next_path(request.args.get("next")) or url_for("dashboard.index")
+    form = ReauthForm()
+    if not form.validate_on_submit():
+        return render_template("auth/reauth.html", form=form), 400 if form.errors else 200
+    if not passwords.verify_password(current_user.password_hash, form.password.data):
+        security_log.record("reauth_failed", user_id=current_user.id)
+        form.password.errors.append("That is not your password.")
+        return render_template("auth/reauth.html", form=form), 401
+    # A privilege change: new session id, so an id seen before cannot ride along.
+    sign_ins.renew_session_id()
+    sudo.mark_password_confirmed()
+    security_log.record("reauthenticated", user_id=current_user.id)
+    return redirect(next_path, 303)
 
 
 def authenticate(username, password):

@@ -2,8 +2,10 @@
 
 import hashlib
 
-from flask import Blueprint, render_template, session
+from flask import Blueprint, current_app, render_template, session
 from flask_login import current_user, login_required
+
+from .. import sign_ins, sudo
 
 bp = Blueprint("dashboard", __name__)
 
@@ -12,9 +14,14 @@ bp = Blueprint("dashboard", __name__)
 @login_required
 def index():
     record = current_user.current_sign_in
+    config = current_app.config
     return render_template(
         "dashboard.html",
         sign_in=record,
+        idle_deadline=sign_ins.idle_deadline(record),
+        idle_minutes=int(config["IDLE_TIMEOUT"].total_seconds() // 60),
+        recently_confirmed=sudo.password_recently_confirmed(),
+        reauth_minutes=int(config["REAUTH_WINDOW"].total_seconds() // 60),
         # A short hash shows that the cookie is an opaque id without printing it.
         session_id_hash=hashlib.sha256(session.sid.encode()).hexdigest()[:8],
         session_keys=sorted(key for key in session.keys() if key != "_permanent"),

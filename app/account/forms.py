@@ -1,0 +1,25 @@
+"""Forms of the account pages."""
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..auth.forms import PASSWORD_MAX, confirm_field, new_password_field, printable
+
+
+def current_password_field():
+    return PasswordField("Current password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = current_password_field()
+    new_password = new_password_field("New password")
+    confirm = confirm_field("new_password")
+
+
+class DeleteAccountForm(FlaskForm):
+    password = current_password_field()
+
+
+class ActionForm(FlaskForm):
+    """A button that POSTs: only the CSRF token."""

@@ -1,0 +1,126 @@
+"""The account pages: devices and revocation, password change, activity, deletion.
+
+Every page here is the user's own: records are always looked up together with the
+signed-in user's id, so another user's public id is simply not found (404).
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import passwords, rate_limits, security_log, sign_ins
+from ..extensions import db
+from ..models import SecurityEvent, SignIn
+from ..sudo import reauth_required
+from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+ACTIVITY_LIMIT = 50
+EVENT_LABELS = {
+    "user_registered": "Account created",
+    "login_succeeded": "Signed in",
+    "login_failed": "Failed sign-in (wrong password)",
+    "logout": "Signed out",
+    "reauthenticated": "Password confirmed",
+    "reauth_failed": "Wrong password at confirmation",
+    "session_revoked": "Ended a session",
+    "sessions_revoked": "Signed out everywhere else",
+    "password_changed": "Password changed",
+    "csrf_failed": "Rejected a form with a bad or expired token",
+    "rate_limited": "Too many attempts, slowed down",
+}
+
+
+@bp.get("/sessions")
+@login_required
+def sessions():
+    return render_template(
+        "account/sessions.html",
+        sign_ins=sign_ins.live_sign_ins(current_user),
+        current=current_user.current_sign_in,
+        idle_deadline=sign_ins.idle_deadline,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/sessions/<public_id>/revoke")
+@login_required
+@reauth_required(return_to="account.sessions")
+def revoke_session(public_id):
+    record = db.session.scalar(
+        select(SignIn).where(SignIn.public_id == public_id, SignIn.user_id == current_user.id)
+    )
+    if record is None:
+        abort(404)
+    if record is current_user.current_sign_in:
+        # Ending this very session is signing out; the page offers that instead.
+        return redirect(url_for("account.sessions"), 303)
+    sign_ins.end([record])
+    security_log.record("session_revoked", user_id=current_user.id, sign_in=record.id)
+    flash(f"Signed out {record.client or 'that device'}.", "success")
+    return redirect(url_for("account.sessions"), 303)
+
+
+@bp.post("/sessions/revoke-others")
+@login_required
+@reauth_required(return_to="account.sessions")
+def revoke_other_sessions():
+    count = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
+    security_log.record("sessions_revoked", user_id=current_user.id, count=count)
+    flash(f"Signed out {count} other session{'s' if count != 1 else ''}.", "success")
+    return redirect(url_for("account.sessions"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@reauth_required(return_to="account.change_password")
+@rate_limits.password_checks
+def change_password():
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return render_template("account/password.html", form=form), 400 if form.errors else 200
+    if not passwords.verify_password(current_user.password_hash, form.current_password.data):
+        form.current_password.errors.append("That is not your current password.")
+        return render_template("account/password.html", form=form), 400
+    current_user.password_hash = passwords.hash_password(form.new_password.data)
+    ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
+    sign_ins.restart_current_sign_in(current_user)
+    security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
+    flash("Your password is changed. Every other session has been signed out.", "success")
+    response = redirect(url_for("account.sessions"), 303)
+    sign_ins.forget_remember_cookie(response)
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+@reauth_required(return_to="account.delete_account")
+@rate_limits.password_checks
+def delete_account():
+    form = DeleteAccountForm()
+    if not form.validate_on_submit():
+        return render_template("account/delete.html", form=form), 400 if form.errors else 200
+    if not passwords.verify_password(current_user.password_hash, form.password.data):
+        form.password.errors.append("That is not your password.")
+        return render_template("account/delete.html", form=form), 400
+    user = current_user._get_current_object()
+    response = redirect(url_for("main.index"), 303)
+    sign_ins.sign_out(response)
+    sign_ins.end_all_for(user)
+    db.session.delete(user)
+    db.session.commit()
+    security_log.record("account_deleted", deleted_user_id=user.id)
+    return response
+
+
+@bp.get("/activity")
+@login_required
+def activity():
+    events = db.session.scalars(
+        select(SecurityEvent)
+        .where(SecurityEvent.user_id == current_user.id)
+        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
+        .limit(ACTIVITY_LIMIT)
+    )
+    return render_template("account/activity.html", events=list(events), event_labels=EVENT_LABELS)

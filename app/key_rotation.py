@@ -1,0 +1,44 @@
+"""Secret-key rotation that signs nobody out.
+
+Rotate by moving the current key into ``FLASK_SECRET_KEY_FALLBACKS`` (a JSON list,
+newest first) and setting a new ``FLASK_SECRET_KEY``. Then:
+
+- sessions are unaffected: their ids are random, not signed;
+- remember cookies signed with an old key are still accepted, and re-issued under
+  the new key on first use (Flask-Login knows only one key; this subclass adds
+  the fallbacks);
+- CSRF tokens in forms rendered before the rotation still validate: itsdangerous
+  verifies with every key in a list and signs with the last one.
+
+Once every remember cookie has been re-issued or has expired (REMEMBER_COOKIE_DURATION),
+drop the old key from the fallbacks. Threat: a leaked key; rotating must be cheap
+enough that nobody hesitates to do it.
+"""
+
+from flask import current_app, session
+from flask_login import LoginManager
+from flask_login.utils import decode_cookie, encode_cookie
+
+
+class KeyRotatingLoginManager(LoginManager):
+    """A LoginManager whose remember cookies survive a secret-key rotation."""
+
+    def _load_user_from_remember_cookie(self, cookie):
+        user = super()._load_user_from_remember_cookie(cookie)
+        if user is not None or decode_cookie(cookie) is not None:
+            return user
+        for old_key in current_app.config.get("SECRET_KEY_FALLBACKS") or ():
+            token = decode_cookie(cookie, key=old_key)
+            if token is not None:
+                user = super()._load_user_from_remember_cookie(encode_cookie(token))
+                if user is not None:
+                    # Flask-Login writes the cookie again, signed with the new key.
+                    session["_remember"] = "set"
+                return user
+        return None
+
+
+def init_app(app):
+    """Sign CSRF tokens with the current key; accept the fallbacks too."""
+    fallbacks = list(app.config.get("SECRET_KEY_FALLBACKS") or ())
+    app.config["WTF_CSRF_SECRET_KEY"] = [*reversed(fallbacks), app.config["SECRET_KEY"]]
