@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
-from .clock import utcnow
+from . import clock
 from .extensions import db
 from .tokens import new_public_id, sha256_hex
 
@@ -33,7 +33,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A lambda, so a test that replaces clock.utcnow moves this default too.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
 
     sign_ins: Mapped[list["SignIn"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -79,8 +80,8 @@ class SignIn(db.Model):
     # Hash of the current session id: what the session store's key is made of.
     session_hash: Mapped[str | None] = mapped_column(String(64))
     remember: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     client: Mapped[str | None] = mapped_column(String(80))
@@ -100,6 +101,6 @@ class SecurityEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow(), index=True)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     client: Mapped[str | None] = mapped_column(String(80))

@@ -12,8 +12,7 @@ import logging
 
 from flask import current_app, has_request_context, request
 
-from . import user_agents
-from .clock import utcnow
+from . import clock, user_agents
 from .extensions import db
 from .models import SecurityEvent
 
@@ -33,7 +32,7 @@ def record(event, user_id=None, **fields):
 
     Events of an account are also stored for its owner's activity page.
     """
-    now = utcnow()
+    now = clock.utcnow()
     entry = {"time": now.isoformat(timespec="seconds"), "event": event}
     ip_address = client = None
     if has_request_context():

@@ -21,7 +21,7 @@ from flask_session.redis import RedisSessionInterface
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .clock import utcnow
+from . import clock
 from .tokens import sha256_hex
 
 # Pages that work without the session store: a visitor can still read the landing
@@ -53,7 +53,7 @@ class _HardenedSessions:
         return app.config["ANONYMOUS_SESSION_LIFETIME"]
 
     def get_expiration_time(self, app, session):
-        return utcnow() + self.lifetime_for(app, session)
+        return clock.utcnow() + self.lifetime_for(app, session)
 
     def _upsert_session(self, session_lifetime, session, store_id):
         super()._upsert_session(self.lifetime_for(self.app, session), session, store_id)

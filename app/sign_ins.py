@@ -16,8 +16,7 @@ from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from . import sessions, sudo, user_agents
-from .clock import utcnow
+from . import clock, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
 from .tokens import new_token, sha256_hex
@@ -28,7 +27,7 @@ LOGIN_SESSION_KEYS = ("_user_id", "_fresh", "_id")
 def sign_in(user, remember=False):
     """Start a new sign-in for ``user`` after a password check, in a fresh session."""
     config = current_app.config
-    now = utcnow()
+    now = clock.utcnow()
     lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
     record = SignIn(
         user=user,
@@ -115,14 +114,14 @@ def live_sign_ins(user):
     records = db.session.scalars(
         select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc())
     )
-    now = utcnow()
+    now = clock.utcnow()
     return [record for record in records if not _has_timed_out(record, now)]
 
 
 def load_user(token):
     """Flask-Login's user loader: the user of a live sign-in, or ``None``."""
     record = SignIn.find_by_token(token)
-    now = utcnow()
+    now = clock.utcnow()
     if record is not None and _has_timed_out(record, now):
         end([record])
         record = None

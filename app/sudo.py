@@ -11,20 +11,20 @@ from functools import wraps
 
 from flask import current_app, flash, redirect, request, session, url_for
 
-from .clock import utcnow
+from . import clock
 
 CONFIRMED_AT_KEY = "password_confirmed_at"
 
 
 def mark_password_confirmed():
-    session[CONFIRMED_AT_KEY] = int(utcnow().timestamp())
+    session[CONFIRMED_AT_KEY] = int(clock.utcnow().timestamp())
 
 
 def password_recently_confirmed():
     confirmed_at = session.get(CONFIRMED_AT_KEY)
     if not isinstance(confirmed_at, int):
         return False
-    age = utcnow().timestamp() - confirmed_at
+    age = clock.utcnow().timestamp() - confirmed_at
     return 0 <= age <= current_app.config["REAUTH_WINDOW"].total_seconds()
 
 

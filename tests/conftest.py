@@ -1,6 +1,7 @@
 """Fixtures: a real Redis for the whole run, a fresh app and database per test."""
 
 import os
+from datetime import UTC, datetime, timedelta
 import re
 import shutil
 
@@ -86,6 +87,26 @@ def csrf_token_from(response):
     match = CSRF_PATTERN.search(response.get_data(as_text=True))
     assert match, "the page has no CSRF token"
     return match.group(1)
+
+
+class FakeClock:
+    """Stands in for ``app.clock.utcnow``; ``advance`` moves time without sleeping."""
+
+    def __init__(self):
+        self.now = datetime.now(UTC)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **duration):
+        self.now += timedelta(**duration)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr("app.clock.utcnow", fake)
+    return fake
 
 
 class AuthActions:
