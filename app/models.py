@@ -37,9 +37,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
 
     sign_ins: Mapped[list["SignIn"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="user", cascade="all, delete-orphan"
     )
-    events: Mapped[list["SecurityEvent"]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    events: Mapped[list["SecurityEvent"]] = relationship(cascade="all, delete-orphan")
 
     # Set by the user loader: the sign-in this request is authenticated by.
     current_sign_in = None

@@ -43,12 +43,13 @@ def sign_in(user, remember=False):
     return record
 
 
-def restart_current_sign_in(user):
+def restart_current_sign_in():
     """Give the current sign-in a new token and session id, and forget remember-me.
 
     Used after a password change: every old copy of this device's session or
     remember cookie dies with the old token, while the user stays signed in.
     """
+    user = current_user._get_current_object()
     _activate(user, user.current_sign_in, remember=False)
 
 

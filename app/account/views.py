@@ -81,11 +81,12 @@ def change_password():
     if not form.validate_on_submit():
         return render_template("account/password.html", form=form), 400 if form.errors else 200
     if not passwords.verify_password(current_user.password_hash, form.current_password.data):
+        security_log.record("reauth_failed", user_id=current_user.id)
         form.current_password.errors.append("That is not your current password.")
         return render_template("account/password.html", form=form), 400
     current_user.password_hash = passwords.hash_password(form.new_password.data)
     ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
-    sign_ins.restart_current_sign_in(current_user)
+    sign_ins.restart_current_sign_in()
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
     flash("Your password is changed. Every other session has been signed out.", "success")
     response = redirect(url_for("account.sessions"), 303)
@@ -102,6 +103,7 @@ def delete_account():
     if not form.validate_on_submit():
         return render_template("account/delete.html", form=form), 400 if form.errors else 200
     if not passwords.verify_password(current_user.password_hash, form.password.data):
+        security_log.record("reauth_failed", user_id=current_user.id)
         form.password.errors.append("That is not your password.")
         return render_template("account/delete.html", form=form), 400
     user = current_user._get_current_object()

@@ -1,0 +1,122 @@
+"""Password change, account deletion and the activity page."""
+
+import pytest
+
+from app.extensions import db
+from app.models import SecurityEvent, SignIn, User
+from tests.conftest import AuthActions, csrf_token_from
+
+OLD = "correct horse battery"
+NEW = "a brand new passphrase"
+
+
+@pytest.fixture
+def devices(app, auth):
+    auth.create_user()
+    auth.login(remember=True)
+    other = AuthActions(app, app.test_client())
+    other.login(remember=True)
+    return auth, other
+
+
+def change_password(actions, current=OLD, new=NEW, confirm=None):
+    page = actions.client.get("/account/password")
+    return actions.client.post("/account/password", data={
+        "current_password": current, "new_password": new,
+        "confirm": new if confirm is None else confirm, "csrf_token": csrf_token_from(page)})
+
+
+def test_password_change_ends_every_other_session_and_keeps_this_one(app, devices):
+    here, other = devices
+    other_remember = other.client.get_cookie("__Host-remember").value
+    here_remember = here.client.get_cookie("__Host-remember").value
+    before = here.session_cookie()
+
+    response = change_password(here)
+    assert response.status_code == 303
+    assert here.session_cookie() != before
+    assert here.client.get("/dashboard").status_code == 200
+    assert other.client.get("/dashboard").status_code == 302
+
+    for remember in (other_remember, here_remember):
+        replay = app.test_client()
+        replay.set_cookie("__Host-remember", remember)
+        assert replay.get("/dashboard").status_code == 302
+
+
+def test_old_session_id_of_this_device_is_dead_after_a_password_change(app, devices):
+    here, _ = devices
+    before = here.session_cookie()
+    change_password(here)
+    replay = app.test_client()
+    replay.set_cookie("__Host-session", before)
+    assert replay.get("/dashboard").status_code == 302
+
+
+def test_the_new_password_works_and_the_old_does_not(app, devices):
+    here, _ = devices
+    change_password(here)
+    fresh = AuthActions(app, app.test_client())
+    assert fresh.login(password=OLD).status_code == 401
+    assert fresh.login(password=NEW).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "message"),
+    [
+        ("wrong current", NEW, None, "That is not your current password."),
+        (OLD, "short", None, "between 8 and 256"),
+        (OLD, NEW, "different", "The passwords do not match."),
+    ],
+)
+def test_bad_password_changes_are_400_and_change_nothing(app, devices, current, new, confirm, message):
+    here, other = devices
+    response = change_password(here, current, new, confirm)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert other.client.get("/dashboard").status_code == 200
+    assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 303
+
+
+def test_account_deletion_needs_the_password(app, devices):
+    here, _ = devices
+    page = here.client.get("/account/delete")
+    response = here.client.post("/account/delete", data={"password": "wrong", "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+
+
+def test_account_deletion_leaves_nothing_behind(app, devices, redis_client):
+    here, other = devices
+    page = here.client.get("/account/delete")
+    response = here.client.post("/account/delete", data={"password": OLD, "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 303
+    with app.app_context():
+        for model in (User, SignIn, SecurityEvent):
+            assert db.session.query(model).count() == 0
+    assert list(redis_client.scan_iter("session:*")) == []
+    assert other.client.get("/dashboard").status_code == 302
+
+
+def test_activity_shows_the_users_own_events(app, auth):
+    auth.create_user()
+    auth.login(password="wrong password")
+    auth.login()
+    auth.create_user("bob")
+    text = auth.client.get("/account/activity").get_data(as_text=True)
+    assert "Failed sign-in (wrong password)" in text
+    assert "Signed in" in text
+    with app.app_context():
+        assert db.session.query(SecurityEvent).filter_by(user_id=2).count() == 0
+
+
+def test_security_log_lines_hold_no_secrets(app, auth, caplog):
+    auth.create_user()
+    auth.login(password="wrong password")
+    auth.login()
+    remember_or_session = auth.session_cookie()
+    log = "\n".join(record.getMessage() for record in caplog.records if record.name == "security")
+    assert '"event": "login_failed"' in log and '"event": "login_succeeded"' in log
+    assert "wrong password" not in log and "correct horse battery" not in log
+    assert remember_or_session not in log
