@@ -4,6 +4,7 @@ import os
 from datetime import UTC, datetime, timedelta
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import redis
@@ -68,6 +69,12 @@ def app(make_app):
     return make_app()
 
 
+@pytest.fixture(params=["redis", "embedded"])
+def any_backend_app(request, make_app):
+    """For behaviour that must hold on Redis and on the embedded file store alike."""
+    return make_app(embedded=request.param == "embedded")
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -76,6 +83,26 @@ def client(app):
 @pytest.fixture
 def redis_client(app):
     return app.extensions["redis"]
+
+
+class SessionStore:
+    """Looks into whichever session store the app uses, by session id."""
+
+    def __init__(self, app):
+        self.interface = app.session_interface
+
+    def holds(self, session_id):
+        return self.interface._retrieve_session_data(self.interface._get_store_id(session_id)) is not None
+
+    def count(self):
+        if "redis" in self.interface.__class__.__name__.lower():
+            return sum(1 for _ in self.interface.client.scan_iter(self.interface.key_prefix + "*"))
+        return sum(1 for path in Path(self.interface.cache._path).iterdir() if not path.name.startswith("__"))
+
+
+@pytest.fixture
+def store(app):
+    return SessionStore(app)
 
 
 def store_key(session_id):

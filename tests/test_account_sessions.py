@@ -6,10 +6,15 @@ import pytest
 
 from app.extensions import db
 from app.models import SignIn
-from tests.conftest import AuthActions, store_key
+from tests.conftest import AuthActions
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+@pytest.fixture
+def app(any_backend_app):
+    return any_backend_app
+
 
 
 def device(app, user_agent, address="127.0.0.1"):
@@ -55,13 +60,13 @@ def test_no_session_id_or_token_appears_on_the_page(app, laptop, phone):
     assert phone.client.get_cookie("__Host-remember").value.split("|")[0] not in text
 
 
-def test_revoking_a_device_ends_it_on_its_very_next_request(app, laptop, phone, redis_client):
+def test_revoking_a_device_ends_it_on_its_very_next_request(app, laptop, phone, store):
     assert phone.client.get("/dashboard").status_code == 200
     (phone_id,) = public_ids(laptop.client.get("/account/sessions"))
     response = laptop.client.post(f"/account/sessions/{phone_id}/revoke",
                                   data={"csrf_token": laptop.token("/account/sessions")})
     assert response.status_code == 303
-    assert not redis_client.exists(store_key(phone.session_cookie()))
+    assert not store.holds(phone.session_cookie())
     assert phone.client.get("/dashboard").status_code == 302
     assert laptop.client.get("/dashboard").status_code == 200
 

@@ -6,6 +6,11 @@ from tests.conftest import AuthActions, csrf_token_from
 
 SENSITIVE_PAGES = ["/account/password", "/account/delete"]
 
+@pytest.fixture
+def app(any_backend_app):
+    return any_backend_app
+
+
 
 @pytest.fixture
 def signed_in(auth):

@@ -1,9 +1,16 @@
 """Idle and absolute timeouts on the server, and sliding expiry without a write per request."""
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+
+@pytest.fixture
+def app(any_backend_app):
+    return any_backend_app
+
 
 
 @pytest.fixture
@@ -52,33 +59,60 @@ def test_dashboard_shows_both_deadlines(signed_in):
     assert "Ends at the latest" in text
 
 
-def test_steady_reads_write_the_store_at_most_once_a_minute(app, signed_in, redis_client, clock):
-    """Sliding expiry without a write per request: count Redis SETs and SQL writes."""
+def test_steady_reads_save_the_session_at_most_once_a_minute(app, signed_in, clock, monkeypatch):
+    """Sliding expiry without a write per request, on either store, and no SQL writes."""
     signed_in.client.get("/dashboard")  # settles Flask-Login's one-time "_id" marker
-    sql_writes = []
-
-    def count_writes(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            sql_writes.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count_writes)
-    try:
-        redis_client.config_resetstat()
+    saves = []
+    upsert = app.session_interface._upsert_session
+    monkeypatch.setattr(app.session_interface, "_upsert_session", lambda *args: saves.append(args) or upsert(*args))
+    with count_sql_writes(app) as sql_writes:
         for _ in range(30):
             assert signed_in.client.get("/dashboard").status_code == 200
-        assert set_calls(redis_client) == 0
-        assert sql_writes == []
+        assert saves == [] and sql_writes == []
 
         clock.advance(seconds=61)
         for _ in range(30):
             assert signed_in.client.get("/dashboard").status_code == 200
-        assert set_calls(redis_client) == 1
-        assert len(sql_writes) == 1 and sql_writes[0].lstrip().upper().startswith("UPDATE SIGN_INS")
-    finally:
-        event.remove(engine, "before_cursor_execute", count_writes)
+        assert len(saves) == 1
+        assert len(sql_writes) == 1 and sql_writes[0].upper().startswith("UPDATE SIGN_INS")
+
+
+def test_steady_reads_send_redis_at_most_one_set_a_minute(make_app, clock):
+    """The same, counted by Redis itself."""
+    from tests.conftest import AuthActions
+
+    app = make_app()
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    auth.client.get("/dashboard")
+    redis_client = app.extensions["redis"]
+    redis_client.config_resetstat()
+    for _ in range(30):
+        auth.client.get("/dashboard")
+    assert set_calls(redis_client) == 0
+    clock.advance(seconds=61)
+    for _ in range(30):
+        auth.client.get("/dashboard")
+    assert set_calls(redis_client) == 1
 
 
 def set_calls(redis_client):
     return redis_client.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
+
+
+@contextmanager
+def count_sql_writes(app):
+    writes = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement.strip())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield writes
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
