@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
-from . import commands, errors, key_rotation, passwords, security_log, sessions, sign_ins
+from . import commands, errors, key_rotation, passwords, redis_connection, security_log, sessions, sign_ins
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
@@ -57,10 +57,9 @@ def register_extensions(app):
     csrf.init_app(app)
     passwords.init_app(app)
     if app.config["SESSION_TYPE"] == "redis":
-        # The limiter shares the session client's pool, timeouts and retries.
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
-            "connection_pool": app.extensions["redis"].connection_pool
-        }
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = redis_connection.limiter_storage_options(
+            app.config, app.extensions["redis"]
+        )
     limiter.init_app(app)
 
     login_manager.init_app(app)

@@ -18,10 +18,8 @@ from cachelib.file import FileSystemCache
 from flask import abort, current_app, request, session
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from . import clock
+from . import clock, redis_connection
 from .tokens import sha256_hex
 
 # Pages that work without the session store: a visitor can still read the landing
@@ -102,7 +100,7 @@ def init_app(app):
         "permanent": config["SESSION_PERMANENT"],
     }
     if config["SESSION_TYPE"] == "redis":
-        client = redis_client(config)
+        client = redis_connection.client_from_config(config)
         app.session_interface = RedisSessions(app, client=client, **common)
         app.extensions["redis"] = client
     elif config["SESSION_TYPE"] == "cachelib":
@@ -112,22 +110,6 @@ def init_app(app):
     else:
         raise ValueError(f"unsupported SESSION_TYPE {config['SESSION_TYPE']!r}")
     app.before_request(require_session_store)
-
-
-def redis_client(config):
-    """A Redis client from REDIS_URL with bounded timeouts.
-
-    redis-py's default retries ten times with backoff, which holds every request
-    for seconds while Redis is down. Here one immediate retry covers a pooled
-    connection that went stale; after that the request fails fast.
-    """
-    return redis.Redis.from_url(
-        config["REDIS_URL"],
-        socket_connect_timeout=config["REDIS_CONNECT_TIMEOUT"],
-        socket_timeout=config["REDIS_SOCKET_TIMEOUT"],
-        retry=Retry(NoBackoff(), config["REDIS_RETRIES"]),
-        health_check_interval=30,
-    )
 
 
 def require_session_store():

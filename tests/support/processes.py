@@ -1,0 +1,161 @@
+"""Real servers on loopback for integration and browser tests: redis-server and gunicorn.
+
+Each helper starts a real process on a free port, waits until it answers, and
+stops it (kill -TERM, then -KILL) when asked; nothing here is a fake.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 20
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(check, timeout=READY_TIMEOUT, what="server"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, requests.RequestException, redis.RedisError):
+            pass  # not listening yet
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not become ready within {timeout}s")
+
+
+def tls_files(directory):
+    """A throwaway CA and a certificate for 127.0.0.1 and localhost, as files.
+
+    Returns ``(ca_pem, cert_pem, key_pem)``; clients verify against ``ca_pem``.
+    """
+    import trustme
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    ca_pem, cert_pem, key_pem = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    authority.cert_pem.write_to_path(str(ca_pem))
+    certificate.private_key_and_cert_chain_pem.write_to_path(str(cert_pem))
+    certificate.private_key_pem.write_to_path(str(key_pem))
+    return ca_pem, cert_pem, key_pem
+
+
+class Process:
+    """A child process with a log file, stopped politely, then firmly."""
+
+    def __init__(self, args, log_path, env=None, cwd=ROOT):
+        self.args = args
+        self.log_path = Path(log_path)
+        self.env = env
+        self.cwd = cwd
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - fixed argument lists
+            self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
+            start_new_session=True,
+        )
+        self._log = log
+        return self
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._log.close()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+
+def redis_server_binary():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    return binary
+
+
+class RedisServer(Process):
+    """A throwaway redis-server; ``extra`` adds arguments (e.g. appendonly, replicaof)."""
+
+    def __init__(self, directory, port=None, password=None, extra=()):
+        self.port = port or free_port()
+        self.password = password
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", str(self.directory), "--save", "", "--appendonly", "no", *extra]
+        if password:
+            args += ["--requirepass", password]
+        super().__init__(args, self.directory / f"redis-{self.port}.log")
+
+    @property
+    def url(self):
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def client(self):
+        return redis.Redis.from_url(self.url, socket_timeout=2)
+
+    def start(self):
+        super().start()
+        wait_until(lambda: self.client().ping(), what=f"redis-server on {self.port}")
+        return self
+
+
+class AppServer(Process):
+    """The app under gunicorn with the given environment, optionally over TLS."""
+
+    def __init__(self, directory, env, port=None, certfile=None, keyfile=None, workers=1):
+        self.port = port or free_port()
+        self.tls = bool(certfile)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"]
+        if certfile:
+            args += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
+        full_env = {key: value for key, value in os.environ.items()
+                    if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")}
+        full_env.update(env)
+        super().__init__(args, self.directory / f"gunicorn-{self.port}.log", env=full_env)
+
+    @property
+    def url(self):
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def start(self, verify=False):
+        super().start()
+
+        def answers():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.log()}")
+            return requests.get(self.url + "/healthz", timeout=2, verify=verify).status_code in (200, 503)
+
+        wait_until(answers, what=f"gunicorn on {self.port}")
+        return self
