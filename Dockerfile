@@ -24,6 +24,7 @@ COPY config.py wsgi.py gunicorn.conf.py ./
 RUN mkdir instance && chown app:app instance
 USER app
 EXPOSE 8000
+# Host: localhost, which FLASK_TRUSTED_HOSTS must list (see docker-compose.yml).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+  CMD ["python", "-c", "import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': 'localhost'}), timeout=2)"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]

@@ -6,10 +6,12 @@ addresses never live here: ``load_config`` reads them from the environment (or a
 ``.env`` file) when the app is created, never at import time.
 """
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -83,6 +85,11 @@ class BaseConfig:
     LOGIN_RATE_LIMIT = "5/minute;20/hour"  # failed sign-ins per client IP
     REGISTER_RATE_LIMIT = "10/hour"  # sign-ups per client IP
     REAUTH_RATE_LIMIT = "5/minute;20/hour"  # wrong passwords per signed-in user
+    ACCOUNT_LOGIN_RATE_LIMIT = "10/15 minutes"  # attempts per account (or known device)
+    # Marks a browser that has signed in to an account before, so that an attack on
+    # the account cannot lock its owner out (see app/account_throttle.py).
+    DEVICE_COOKIE_NAME = "__Host-device"
+    DEVICE_COOKIE_DURATION = timedelta(days=180)
 
     # Argon2id parameters: argon2-cffi's defaults, RFC 9106's low-memory profile.
     # Hashes made with other values are upgraded at the next successful sign-in.
@@ -100,6 +107,14 @@ class BaseConfig:
 
     # How many reverse proxies in front of the app set X-Forwarded-*; 0 ignores them.
     TRUSTED_PROXIES = 0
+    # Host names this site answers to (FLASK_TRUSTED_HOSTS='["example.org"]');
+    # any other Host header gets a 400, so links in emails and redirects cannot
+    # be pointed at an attacker's host. None accepts any host (development only).
+    TRUSTED_HOSTS = None
+
+    # Two years, subdomains included. Add "; preload" only once the domain is
+    # submitted to the browsers' preload list.
+    STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
 class DevelopmentConfig(BaseConfig):
@@ -111,6 +126,10 @@ class DevelopmentConfig(BaseConfig):
     SESSION_COOKIE_NAME = "session"
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_NAME = "remember_token"
+    DEVICE_COOKIE_NAME = "device"
+    # HSTS on http://127.0.0.1 would make the browser insist on HTTPS for every
+    # local project on that host for two years.
+    STRICT_TRANSPORT_SECURITY = None
     # Without REDIS_URL, sessions go to files in instance/ and limits to memory,
     # so a fresh clone runs with no server at all.
     EMBEDDED_STORE_ALLOWED = True
@@ -150,6 +169,7 @@ DURATION_SETTINGS = (
     "IDLE_TIMEOUT",
     "LAST_SEEN_RESOLUTION",
     "REAUTH_WINDOW",
+    "DEVICE_COOKIE_DURATION",
 )
 
 
@@ -217,6 +237,52 @@ def fatal_problems(config):
     if not config.get("REMEMBER_COOKIE_SECURE"):
         problems.append("REMEMBER_COOKIE_SECURE is off")
     return problems
+
+
+def insecure_settings(config):
+    """Everything unsafe about ``config`` for a public deployment (``flask security-check``).
+
+    The first entries are the fatal ones, which production refuses to start with.
+    """
+    problems = fatal_problems(config)
+    if config.get("DEBUG"):
+        problems.append("DEBUG is on: the debugger runs code for anyone who can reach it")
+    for prefix in ("SESSION", "REMEMBER"):
+        if not config.get(f"{prefix}_COOKIE_HTTPONLY"):
+            problems.append(f"{prefix}_COOKIE_HTTPONLY is off: scripts can read the cookie")
+    if not config.get("STRICT_TRANSPORT_SECURITY"):
+        problems.append("STRICT_TRANSPORT_SECURITY is off: browsers may try plain HTTP")
+    if not config.get("TRUSTED_HOSTS"):
+        problems.append("TRUSTED_HOSTS is not set: any Host header is accepted")
+    if str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://"):
+        problems.append("rate-limit counters are in memory: each process counts on its own")
+    problems.extend(_redis_transport_problems(config.get("REDIS_URL")))
+    return problems
+
+
+def _redis_transport_problems(url):
+    if not url:
+        return []
+    parts = urlsplit(url)
+    hosts = [host_port.rpartition(":")[0] or host_port for host_port in parts.netloc.rpartition("@")[2].split(",")]
+    if parts.scheme == "unix" or all(_is_loopback(host) for host in hosts):
+        return []
+    problems = []
+    if not parts.password:
+        problems.append("Redis has no password and is not on this machine")
+    if parts.scheme != "rediss":
+        problems.append("Redis is reached without TLS over the network")
+    return problems
+
+
+def _is_loopback(host):
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _sqlalchemy_url(url):

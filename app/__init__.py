@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
-from . import commands, errors, key_rotation, passwords, redis_connection, security_log, sessions, sign_ins
+from . import commands, errors, key_rotation, passwords, redis_connection, security_headers, security_log, sessions, sign_ins
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
@@ -34,6 +34,7 @@ def create_app(overrides=None, instance_path=None):
     security_log.init_app(app)
     register_extensions(app)
     register_blueprints(app)
+    security_headers.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
     return app

@@ -5,6 +5,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
 
+from config import insecure_settings
+
 from . import passwords
 from .auth.forms import RegisterForm
 from .extensions import db
@@ -14,6 +16,7 @@ from .models import User
 def init_app(app):
     app.cli.add_command(init_db)
     app.cli.add_command(create_user)
+    app.cli.add_command(security_check)
 
 
 @click.command("init-db")
@@ -44,3 +47,18 @@ def create_user(username, password):
     db.session.add(User(username=form.username.data, password_hash=passwords.hash_password(password)))
     db.session.commit()
     click.echo(f"Created user {form.username.data}.")
+
+
+@click.command("security-check")
+@with_appcontext
+def security_check():
+    """List every insecure setting of the current config; exit 1 if there is any."""
+    problems = insecure_settings(current_app.config)
+    env_name = current_app.config["APP_ENV"]
+    if not problems:
+        click.echo(f"No insecure settings found ({env_name} config).")
+        return
+    click.echo(f"{len(problems)} insecure setting(s) in the {env_name} config:")
+    for problem in problems:
+        click.echo(f"  - {problem}")
+    raise SystemExit(1)

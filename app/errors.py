@@ -5,7 +5,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable, TooManyRequests
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    SecurityError,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 
 from . import security_log
 from .extensions import db
@@ -25,6 +31,7 @@ MESSAGES = {
 def init_app(app):
     app.register_error_handler(HTTPException, render_http_error)
     app.register_error_handler(CSRFError, render_csrf_error)
+    app.register_error_handler(SecurityError, render_untrusted_host)
     app.register_error_handler(TooManyRequests, render_too_many_requests)
     # Outages raised inside a view: the same 503 as a store that failed to open.
     app.register_error_handler(RedisError, render_unavailable)
@@ -35,6 +42,11 @@ def init_app(app):
 def render_http_error(error):
     message = MESSAGES.get(error.code, error.description)
     return render_template("errors/error.html", code=error.code, title=error.name, message=message), error.code
+
+
+def render_untrusted_host(error):
+    # Threat: Host header injection. TRUSTED_HOSTS refused the name before routing.
+    return render_template("errors/bad_host.html"), 400
 
 
 def render_too_many_requests(error):

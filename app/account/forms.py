@@ -1,5 +1,6 @@
 """Forms of the account pages."""
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
@@ -13,7 +14,7 @@ def current_password_field():
 
 class PasswordChangeForm(FlaskForm):
     current_password = current_password_field()
-    new_password = new_password_field("New password")
+    new_password = new_password_field("New password", username=lambda form: current_user.username)
     confirm = confirm_field("new_password")
 
 

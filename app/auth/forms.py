@@ -5,6 +5,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from ..models import User
+from ..password_policy import NotCommonOrPersonal
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 USERNAME_MIN, USERNAME_MAX = 3, 32
@@ -22,8 +23,12 @@ def printable(form, field):
         raise ValidationError("This field contains characters that are not allowed.")
 
 
-def new_password_field(label):
-    return PasswordField(label, validators=[DataRequired(), Length(PASSWORD_MIN, PASSWORD_MAX), printable])
+def new_password_field(label, username):
+    """A new password, checked against the policy; ``username(form)`` names its owner."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(PASSWORD_MIN, PASSWORD_MAX), printable, NotCommonOrPersonal(username)],
+    )
 
 
 def confirm_field(other):
@@ -43,7 +48,7 @@ class RegisterForm(FlaskForm):
             Regexp(USERNAME_PATTERN, message="Use only letters, digits, '.', '_' and '-'."),
         ],
     )
-    password = new_password_field("Password")
+    password = new_password_field("Password", username=lambda form: form.username.data)
     confirm = confirm_field("password")
 
     def validate_username(self, field):

@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import passwords, rate_limits, security_log, sign_ins, sudo
+from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
 from ..extensions import db
 from ..models import User
 from ..redirects import safe_next_path
@@ -40,13 +40,18 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.errors else 200
-    user = authenticate(form.username.data, form.password.data)
-    if user is None:
+    username, password = form.username.data, form.password.data
+    user = User.find_by_username(username)
+    bucket = account_throttle.take_attempt(username, user)
+    if not password_matches(user, username, password):
         form.form_errors.append(INVALID_CREDENTIALS)
         return render_template("auth/login.html", form=form), 401
+    account_throttle.forget_attempts(bucket)
     record = sign_ins.sign_in(user, remember=form.remember.data)
     security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
-    return redirect(next_path or url_for("dashboard.index"), 303)
+    response = redirect(next_path or url_for("dashboard.index"), 303)
+    account_throttle.remember_device(response, user)
+    return response
 
 
 @bp.post("/logout")
@@ -56,6 +61,9 @@ def logout():
     # No flash message here: it would write a new session right after this one ended.
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
+    # Ask the browser to drop cached pages and storage. Not "cookies": ours are
+    # deleted one by one above, and the device cookie must stay (account_throttle).
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 
@@ -79,22 +87,22 @@ def reauth():
     return redirect(next_path, 303)
 
 
-def authenticate(username, password):
-    """The user whose password this is, or ``None``; same cost either way.
+def password_matches(user, username, password):
+    """True if ``password`` is ``user``'s; same cost when ``user`` is ``None``.
 
     Threat: user enumeration. Unknown names and wrong passwords get the same
-    answer and, through a dummy hash, take the same time.
+    answer and, through a dummy hash, take the same time. A hash made with old
+    parameters is upgraded while the password is at hand.
     """
-    user = User.find_by_username(username)
     if user is None:
         passwords.verify_dummy(password)
         security_log.record("login_failed", username=security_log.fingerprint(username.lower()))
-        return None
+        return False
     if not passwords.verify_password(user.password_hash, password):
         security_log.record("login_failed", user_id=user.id)
-        return None
+        return False
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
         db.session.commit()
-    return user
+    return True
 

@@ -1,0 +1,86 @@
+"""Per-account limit on sign-in attempts that cannot lock the owner out.
+
+Threat: password guessing against one account from many addresses (a botnet walks
+around any per-IP limit). So every attempt on a username counts against that
+username, from wherever it comes: ``ACCOUNT_LOGIN_RATE_LIMIT`` (10 per 15 minutes).
+
+The trade-off: a per-account limit is also a tool to lock a victim out, by sending
+ten wrong passwords every quarter of an hour. To keep the owner in, a browser that
+has signed in to the account before carries a signed device cookie, and its
+attempts count in a bucket of its own (OWASP's "device cookies"): an attacker's
+failures never block the owner's known browsers. A new browser of the owner's can
+be blocked for at most one window while an attack is going on.
+
+The slot is taken atomically before the password is checked, so concurrent guesses
+cannot overshoot the limit; a successful sign-in empties the bucket again.
+"""
+
+import secrets
+import time
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from .extensions import limiter
+
+DEVICE_COOKIE_SALT = "device-cookie"
+
+
+def take_attempt(username, user):
+    """Count one attempt on this account, or raise 429 if its bucket is full."""
+    bucket = _bucket(username, user)
+    strategy = limiter.limiter
+    for item in parse_many(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]):
+        if not strategy.hit(item, "account-login", bucket):
+            reset_at = strategy.get_window_stats(item, "account-login", bucket).reset_time
+            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
+    return bucket
+
+
+def forget_attempts(bucket):
+    """The owner got in: this bucket starts from zero again."""
+    for item in parse_many(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]):
+        limiter.limiter.clear(item, "account-login", bucket)
+
+
+def remember_device(response, user):
+    """Mark this browser as one that has signed in to ``user`` before."""
+    config = current_app.config
+    value = _serializer().dumps({"user": user.id, "nonce": secrets.token_urlsafe(16)})
+    response.set_cookie(
+        config["DEVICE_COOKIE_NAME"],
+        value,
+        max_age=int(config["DEVICE_COOKIE_DURATION"].total_seconds()),
+        path="/",
+        secure=config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _bucket(username, user):
+    device = _known_device(user)
+    if device:
+        return f"device:{device}"
+    return f"account:{username.lower()}"
+
+
+def _known_device(user):
+    cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    if not cookie or user is None:
+        return None
+    try:
+        payload = _serializer().loads(cookie)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or payload.get("user") != user.id:
+        return None
+    return payload.get("nonce")
+
+
+def _serializer():
+    # A list of keys: signs with the newest, still accepts cookies made before a rotation.
+    keys = [*reversed(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.config["SECRET_KEY"]]
+    return URLSafeSerializer(keys, salt=DEVICE_COOKIE_SALT)

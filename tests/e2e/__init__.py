@@ -1,0 +1,1 @@
+"""End-to-end tests: the production app under gunicorn over HTTPS, driven by headless Chromium."""

@@ -1,0 +1,1 @@
+"""Integration tests: the app under gunicorn, over TLS, against real Redis and databases."""

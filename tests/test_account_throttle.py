@@ -1,0 +1,84 @@
+"""Per-account limits: guesses from many addresses are capped, the owner is not locked out."""
+
+import pytest
+
+from tests.conftest import AuthActions
+
+
+def from_address(app, address):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return AuthActions(app, client)
+
+
+@pytest.fixture
+def owner(app):
+    actions = from_address(app, "192.0.2.1")
+    actions.create_user()
+    return actions
+
+
+def spray(app, count, username="alice"):
+    """Wrong passwords from ``count`` different addresses, one each."""
+    return [from_address(app, f"198.51.100.{n}").login(username, "wrong password").status_code
+            for n in range(count)]
+
+
+def test_guesses_from_many_addresses_are_capped_per_account(app, owner):
+    assert spray(app, 11) == [401] * 10 + [429]
+
+
+def test_the_429_says_when_to_retry(app, owner):
+    spray(app, 10)
+    response = from_address(app, "203.0.113.1").login("alice", "wrong password")
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 15 * 60
+
+
+def test_unknown_usernames_are_limited_the_same_way(app, owner):
+    """Otherwise the limit itself would tell which accounts exist."""
+    assert spray(app, 11, username="nobody") == [401] * 10 + [429]
+
+
+def test_a_known_device_is_not_locked_out_by_an_attack(app, owner):
+    assert owner.login().status_code == 303
+    assert owner.client.get_cookie("__Host-device") is not None
+    owner.logout()
+    spray(app, 12)
+    assert owner.login().status_code == 303
+
+
+def test_a_new_device_waits_during_an_attack(app, owner):
+    spray(app, 10)
+    assert from_address(app, "203.0.113.9").login().status_code == 429
+
+
+def test_a_device_cookie_of_another_account_grants_no_bucket(app, owner):
+    owner.login()
+    device_cookie = owner.client.get_cookie("__Host-device").value
+    owner.logout()
+    mallory = from_address(app, "203.0.113.50")
+    mallory.create_user("mallory", "another long password")
+    spray(app, 10, username="mallory")
+    mallory.client.set_cookie("__Host-device", device_cookie)
+    assert mallory.login("mallory", "another long password").status_code == 429
+
+
+def test_a_forged_device_cookie_is_ignored(app, owner):
+    spray(app, 10)
+    attacker = from_address(app, "203.0.113.66")
+    attacker.client.set_cookie("__Host-device", "eyJ1c2VyIjoxLCJub25jZSI6Inh4In0.forged")
+    assert attacker.login().status_code == 429
+
+
+def test_device_cookie_flags(app, owner):
+    response = owner.login()
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-device="))
+    assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
+
+
+def test_a_successful_sign_in_empties_the_bucket(app, owner):
+    assert spray(app, 9) == [401] * 9
+    assert owner.login().status_code == 303  # no device cookie yet: the account's own bucket
+    assert [from_address(app, f"203.0.113.{n}").login(password="wrong password").status_code
+            for n in range(11)] == [401] * 10 + [429]
