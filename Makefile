@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test test-postgres clean
 
 run: $(VENV)/installed-runtime
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -13,6 +13,10 @@ run: $(VENV)/installed-runtime
 
 test: $(VENV)/installed-dev
 	$(BIN)/python -m pytest
+
+# The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
+test-postgres: $(VENV)/installed-dev
+	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
 
 $(VENV)/created:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'

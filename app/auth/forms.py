@@ -52,7 +52,9 @@ class RegisterForm(FlaskForm):
     confirm = confirm_field("password")
 
     def validate_username(self, field):
-        if User.find_by_username(field.data):
+        # WTForms runs this even when the format check failed; only look up valid names
+        # (PostgreSQL rejects a NUL byte in a query parameter outright).
+        if not field.errors and User.find_by_username(field.data):
             raise ValidationError("That username is taken.")
 
 

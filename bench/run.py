@@ -1,0 +1,501 @@
+"""Benchmark: what the server-side sessions cost, measured on real processes.
+
+One run starts a throwaway redis-server, the app under gunicorn in its production
+configuration, and a baseline Flask app that keeps its session in a signed cookie
+(``bench/baseline_app.py``). It signs in through the real form, drives four routes
+with wrk, counts the Redis commands of an authenticated request and the bytes a
+session takes in Redis, then writes the results to ``bench/RESULTS.md``. Every
+process it starts is stopped at the end, also when something fails.
+
+    .venv/bin/python bench/run.py [--duration 10]        (make bench)
+
+Needs the Debian packages ``wrk`` and ``redis-server``. This is a benchmark, not a
+test: it passes or fails nothing, it reports whether each target is met.
+"""
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.baseline_app import create_app as create_baseline_app  # noqa: E402
+from bench.baseline_app import session_cookie as baseline_session_cookie  # noqa: E402
+from tests.support.processes import AppServer, Process, RedisServer, free_port, wait_until  # noqa: E402
+
+BENCH_DIR = Path(__file__).resolve().parent
+WRK_SCRIPT = BENCH_DIR / "report.lua"
+SESSION_COOKIE = "__Host-session"
+USERNAME = "benchuser"
+WRONG_PASSWORD = "not the password at all"
+# Every client of the bench looks like one browser at one address, so Flask-Login's
+# session protection (a hash of address and user agent) sees no change between the
+# sign-in and the load that follows.
+USER_AGENT = "session-bench/1.0"
+CLIENT_ADDRESS = "198.51.100.7"
+LOGIN_RATE_LIMIT = "1000000/minute"
+GUNICORN_THREADS = 4
+WARMUP_SECONDS = 1
+REQUEST_TIMEOUT = 30
+
+# The targets this benchmark reports against.
+MIN_DASHBOARD_SHARE = 0.60
+MAX_REDIS_ROUND_TRIPS = 2
+MAX_P99_MS = 50
+TARGET_CONNECTIONS = 16
+
+# The bench's own commands, left out when counting what the app sends.
+OWN_REDIS_COMMANDS = ("cmdstat_config", "cmdstat_info", "cmdstat_memory", "cmdstat_scan", "cmdstat_client")
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it meant to (not a missed target)."""
+
+
+@dataclass
+class WrkResult:
+    label: str
+    requests: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    unexpected: int
+    socket_errors: int
+    timeouts: int
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per route (default 10)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per app (default 2)")
+    parser.add_argument("--sessions", type=int, default=200,
+                        help="sign-ins for the average bytes per session (default 200)")
+    parser.add_argument("--redis-requests", type=int, default=1000,
+                        help="dashboard requests for the Redis command count (default 1000)")
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md",
+                        help="where to write the markdown table (default bench/RESULTS.md)")
+    return parser.parse_args()
+
+
+def main():
+    options = parse_arguments()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    workdir = Path(tempfile.mkdtemp(prefix="session-bench-"))
+    started = []
+    try:
+        report = run_benchmark(options, workdir, started)
+    except BaseException:
+        for process in started:
+            print(f"--- last lines of {process.log_path}", file=sys.stderr)
+            print("\n".join(process.log().splitlines()[-15:]), file=sys.stderr)
+        print(f"Logs kept in {workdir}", file=sys.stderr)
+        raise
+    finally:
+        for process in reversed(started):
+            process.stop()
+    options.output.write_text(report)
+    print(report)
+    print(f"Written to {options.output}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_benchmark(options, workdir, started):
+    load_at_start = os.getloadavg()
+    password = secrets.token_urlsafe(16)
+    redis_server = RedisServer(workdir / "redis")
+    started.append(redis_server)
+    redis_server.start()
+
+    settings = app_settings(redis_server.url, workdir)
+    flask_cli(settings, "init-db")
+    flask_cli(settings, "create-user", USERNAME, "--password", password)
+    app = AppServer(workdir / "app", settings, workers=options.workers)
+    started.append(app)
+    app.start()
+
+    baseline_key = secrets.token_hex(32)
+    baseline = baseline_server(workdir / "baseline", baseline_key, options.workers)
+    started.append(baseline)
+    baseline.start()
+    wait_until(lambda: requests.get(baseline.url + "/", timeout=2).ok, what="baseline app")
+
+    user = ProxiedBrowser(app.url)
+    user.sign_in(USERNAME, password)
+
+    store = redis_server.client()
+    redis_calls = redis_calls_per_request(store, user, options.redis_requests)
+    memory = session_memory(store, app.url, user, password, options.sessions)
+
+    load = Load(options)
+    baseline_cookie = baseline_session_cookie(create_baseline_app(baseline_key), USERNAME)
+    results = [
+        load.run("Baseline `GET /` (signed-cookie session)", baseline.url, "/",
+                 cookie=f"session={baseline_cookie}"),
+        load.run("`GET /dashboard` (signed in)", app.url, "/dashboard",
+                 cookie=f"{SESSION_COOKIE}={user.session_id}"),
+        load.run("`GET /auth/login` (anonymous)", app.url, "/auth/login"),
+        failed_login_load(load, app.url),
+    ]
+    return render_report(options, results, redis_calls, memory, store, load_at_start)
+
+
+def app_settings(redis_url, workdir):
+    """Production settings, plus the two the bench needs over plain HTTP."""
+    return {
+        "APP_ENV": "production",
+        "FLASK_SECRET_KEY": secrets.token_hex(32),
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        # wrk speaks plain HTTP, but production cookies are Secure "__Host-" cookies
+        # and CSRF checks the Referer on HTTPS. With one trusted proxy, the app takes
+        # X-Forwarded-Proto: https from the bench as a TLS-terminating proxy's word and
+        # runs exactly as it does in production behind one; the clients of the bench
+        # send that header (and X-Forwarded-For) on every request.
+        "FLASK_TRUSTED_PROXIES": "1",
+        # Failed sign-ins are limited to 5 a minute; raised so that the failed-login
+        # run measures the password hash and not the 429 page.
+        "FLASK_LOGIN_RATE_LIMIT": LOGIN_RATE_LIMIT,
+        "GUNICORN_THREADS": str(GUNICORN_THREADS),
+    }
+
+
+def flask_cli(settings, *arguments):
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("FLASK_", "GUNICORN_")) and key not in settings}
+    environment.update(settings)
+    subprocess.run(  # noqa: S603 - a fixed command line
+        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
+        env=environment, cwd=ROOT, check=True, capture_output=True, timeout=120,
+    )
+
+
+def baseline_server(directory, secret_key, workers):
+    """The baseline app under the app's own gunicorn settings (threads, access log)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "GUNICORN_"))}
+    environment.update(BASELINE_SECRET_KEY=secret_key, GUNICORN_THREADS=str(GUNICORN_THREADS))
+    server = Process(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "bench.baseline_app:create_app()"],
+        directory / f"gunicorn-{port}.log",
+        env=environment,
+    )
+    server.url = f"http://127.0.0.1:{port}"
+    return server
+
+
+def proxy_headers(base_url):
+    """What a TLS-terminating proxy in front of the app would add to each request."""
+    return {
+        "Host": base_url.removeprefix("http://"),
+        "User-Agent": USER_AGENT,
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": CLIENT_ADDRESS,
+    }
+
+
+class ProxiedBrowser:
+    """One browser reaching the app through the pretend TLS proxy.
+
+    requests (like a browser) never sends a Secure cookie over plain HTTP, so the
+    session cookie is taken from each response and sent back by hand.
+    """
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers.update(proxy_headers(base_url))
+        self.session_id = None
+
+    def get(self, path):
+        return self._keep_cookie(self.http.get(
+            self.base_url + path, headers=self._cookie_header(), allow_redirects=False, timeout=REQUEST_TIMEOUT))
+
+    def post(self, path, data):
+        # On HTTPS, Flask-WTF rejects a POST without a same-origin Referer.
+        headers = {**self._cookie_header(), "Referer": f"https://{self.http.headers['Host']}/"}
+        return self._keep_cookie(self.http.post(
+            self.base_url + path, data=data, headers=headers, allow_redirects=False, timeout=REQUEST_TIMEOUT))
+
+    def sign_in(self, username, password):
+        """Sign in through the form, like a person would; keep the new session cookie."""
+        form = self.get("/auth/login")
+        expect_status(form, 200, "the sign-in page")
+        answer = self.post("/auth/login", {
+            "csrf_token": csrf_token(form.text), "username": username, "password": password,
+        })
+        expect_status(answer, 303, "signing in")
+
+    def _cookie_header(self):
+        return {"Cookie": f"{SESSION_COOKIE}={self.session_id}"} if self.session_id else {}
+
+    def _keep_cookie(self, response):
+        if SESSION_COOKIE in response.cookies:
+            self.session_id = response.cookies[SESSION_COOKIE] or None
+        return response
+
+
+class _CsrfFieldFinder(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.token = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "input" and attributes.get("name") == "csrf_token":
+            self.token = attributes.get("value")
+
+
+def csrf_token(page):
+    finder = _CsrfFieldFinder()
+    finder.feed(page)
+    if not finder.token:
+        raise BenchError("no csrf_token field in the sign-in form")
+    return finder.token
+
+
+def expect_status(response, status, doing):
+    if response.status_code != status:
+        raise BenchError(f"{doing} answered {response.status_code}, expected {status}:\n{response.text[:500]}")
+
+
+def session_store_key(session_id):
+    """The Redis key of a session: the SHA-256 of its id (see app/sessions.py)."""
+    return "session:" + hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def redis_calls_per_request(store, user, count):
+    """Redis commands the app sends per authenticated dashboard request, by command."""
+    for _ in range(20):
+        # Warm up: every worker thread has its Redis connection before counting starts.
+        user.get("/dashboard")
+    store.config_resetstat()
+    for _ in range(count):
+        page = user.get("/dashboard")
+        expect_status(page, 200, "the dashboard")
+        if USERNAME not in page.text:
+            raise BenchError("the dashboard did not show the signed-in user")
+    stats = store.info("commandstats")
+    calls = {
+        name.removeprefix("cmdstat_"): values["calls"] / count
+        for name, values in stats.items()
+        if not name.startswith(OWN_REDIS_COMMANDS)
+    }
+    return {"total": sum(calls.values()), "by_command": calls, "requests": count}
+
+
+def session_memory(store, base_url, user, password, count):
+    """Bytes a signed-in session takes in Redis: one key, and the average over ``count``.
+
+    The average is the growth of Redis's allocated memory, minus client buffers and
+    any key that is not a session (a rate-limit counter, say), per new session.
+    """
+    one_session = store.memory_usage(session_store_key(user.session_id), samples=0)
+    keys_before = set(store.scan_iter(count=1000))
+    memory_before = store_memory(store)
+
+    def sign_in_once(_):
+        ProxiedBrowser(base_url).sign_in(USERNAME, password)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(sign_in_once, range(count)))
+
+    memory_after = store_memory(store)
+    new_keys = set(store.scan_iter(count=1000)) - keys_before
+    new_sessions = [key for key in new_keys if key.startswith(b"session:")]
+    other_bytes = sum(store.memory_usage(key, samples=0) or 0 for key in new_keys if not key.startswith(b"session:"))
+    if len(new_sessions) != count:
+        raise BenchError(f"{count} sign-ins left {len(new_sessions)} new session keys in Redis")
+    return {
+        "one_session": one_session,
+        "average": (memory_after - memory_before - other_bytes) / len(new_sessions),
+        "sessions": len(new_sessions),
+        "other_keys": len(new_keys) - len(new_sessions),
+    }
+
+
+def store_memory(store):
+    stats = store.memory_stats()
+    return stats["total.allocated"] - stats["clients.normal"] - stats["clients.slaves"]
+
+
+class Load:
+    """wrk with the bench's settings: one warm-up, then one measured run per route."""
+
+    def __init__(self, options):
+        self.options = options
+
+    def run(self, label, base_url, path, cookie=None, method="GET", body="", expected_status=200, referer=False):
+        headers = proxy_headers(base_url)
+        if cookie:
+            headers["Cookie"] = cookie
+        if referer:
+            headers["Referer"] = f"https://{headers['Host']}/"
+        arguments = [str(expected_status), method, body]
+        self._wrk(base_url + path, headers, WARMUP_SECONDS, arguments)
+        result = self._wrk(base_url + path, headers, self.options.duration, arguments)
+        if result["expected"] == 0:
+            raise BenchError(f"{label}: no request got the expected status {expected_status}")
+        return WrkResult(
+            label=label,
+            requests=result["requests"],
+            requests_per_second=result["requests"] / (result["duration_us"] / 1e6),
+            p50_ms=result["p50_us"] / 1000,
+            p99_ms=result["p99_us"] / 1000,
+            unexpected=result["unexpected"],
+            socket_errors=result["socket_errors"],
+            timeouts=result["timeouts"],
+        )
+
+    def _wrk(self, url, headers, seconds, script_arguments):
+        command = ["wrk", f"--threads={self.options.threads}", f"--connections={self.options.connections}",
+                   f"--duration={seconds}s", "--timeout=10s", f"--script={WRK_SCRIPT}"]
+        for name, value in headers.items():
+            command += ["--header", f"{name}: {value}"]
+        command += [url, "--", *script_arguments]
+        finished = subprocess.run(  # noqa: S603 - a fixed command line
+            command, capture_output=True, text=True, timeout=seconds + 60, check=False,
+        )
+        for line in finished.stdout.splitlines():
+            if line.startswith("BENCH-RESULT "):
+                return json.loads(line.removeprefix("BENCH-RESULT "))
+        raise BenchError(f"wrk printed no result:\n{finished.stdout}\n{finished.stderr}")
+
+
+def failed_login_load(load, base_url):
+    """Wrong passwords for a real account, each with a valid CSRF token and session."""
+    visitor = ProxiedBrowser(base_url)
+    form = visitor.get("/auth/login")
+    expect_status(form, 200, "the sign-in page")
+    fields = {"csrf_token": csrf_token(form.text), "username": USERNAME, "password": WRONG_PASSWORD}
+    expect_status(visitor.post("/auth/login", fields), 401, "a wrong password")
+    return load.run(
+        "`POST /auth/login` (wrong password)", base_url, "/auth/login",
+        cookie=f"{SESSION_COOKIE}={visitor.session_id}", method="POST", body=urlencode(fields),
+        expected_status=401, referer=True,
+    )
+
+
+def machine_description(store, workers):
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    wrk_banner = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return {
+        "CPU": f"{model}, {os.cpu_count()} cores",
+        "Python": platform.python_version(),
+        "gunicorn": f"{importlib.metadata.version('gunicorn')}, {workers} workers x {GUNICORN_THREADS} threads "
+                    "(gthread), JSON access log on, for both apps",
+        "Redis": store.info("server")["redis_version"],
+        "wrk": (wrk_banner.stdout or wrk_banner.stderr).split(" [")[0].removeprefix("wrk "),
+    }
+
+
+def verdict(met):
+    return "**met**" if met else "**NOT met**"
+
+
+def render_report(options, results, redis_calls, memory, store, load_at_start):
+    baseline, dashboard = results[0], results[1]
+    share = dashboard.requests_per_second / baseline.requests_per_second
+    machine = machine_description(store, options.workers)
+    load_at_end = os.getloadavg()
+    if options.connections == TARGET_CONNECTIONS:
+        p99_verdict = verdict(dashboard.p99_ms < MAX_P99_MS)
+    else:
+        p99_verdict = f"not comparable (run with --connections {TARGET_CONNECTIONS})"
+    breakdown = ", ".join(f"{name} {calls:.3f}" for name, calls in sorted(redis_calls["by_command"].items()))
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run with `python bench/run.py --duration {options.duration}` on "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
+        "",
+        "| Machine | |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in machine.items()),
+        f"| Load | {options.connections} connections, {options.threads} wrk threads, "
+        f"{options.duration} s per route after a {WARMUP_SECONDS} s warm-up |",
+        f"| Load average (1 min) | {load_at_start[0]:.2f} at the start, {load_at_end[0]:.2f} at the end |",
+        "",
+        "| Route | Requests/s | p50 (ms) | p99 (ms) | Requests | Other statuses / errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        problems = result.unexpected + result.socket_errors + result.timeouts
+        lines.append(
+            f"| {result.label} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} "
+            f"| {result.requests:,} | {problems} |"
+        )
+    lines += [
+        "",
+        "| Target | Measured | |",
+        "|---|---|---|",
+        f"| `/dashboard` req/s >= {MIN_DASHBOARD_SHARE:.0%} of the baseline | {share:.0%} "
+        f"({dashboard.requests_per_second:,.0f} / {baseline.requests_per_second:,.0f}) "
+        f"| {verdict(share >= MIN_DASHBOARD_SHARE)} |",
+        f"| <= {MAX_REDIS_ROUND_TRIPS} Redis round trips per authenticated request "
+        f"| {redis_calls['total']:.2f} commands ({breakdown}), no pipelining "
+        f"| {verdict(redis_calls['total'] <= MAX_REDIS_ROUND_TRIPS)} |",
+        f"| `/dashboard` p99 < {MAX_P99_MS} ms at {TARGET_CONNECTIONS} connections "
+        f"| {dashboard.p99_ms:.1f} ms at {options.connections} connections | {p99_verdict} |",
+        "",
+        "| Redis memory per signed-in session | Bytes |",
+        "|---|---:|",
+        f"| `MEMORY USAGE` of the benchmark user's session key | {memory['one_session']} |",
+        f"| Average growth of Redis memory per sign-in, over {memory['sessions']} sign-ins "
+        f"(key, value, expiry and hash-table share) | {memory['average']:.0f} |",
+        "",
+        "Notes:",
+        "",
+        "- The app runs in its production configuration (`APP_ENV=production`, Secure `__Host-` cookies, "
+        "CSRF with the Referer check, Redis sessions, SQLite database). wrk speaks plain HTTP, so the app "
+        "trusts one proxy (`FLASK_TRUSTED_PROXIES=1`) and every request carries `X-Forwarded-Proto: https` "
+        "and `X-Forwarded-For`, as a TLS-terminating proxy would add: TLS itself is not measured.",
+        f"- Failed sign-ins: the rate limit was raised to `{LOGIN_RATE_LIMIT}` "
+        "(`FLASK_LOGIN_RATE_LIMIT`) so that this row measures the argon2id verification of a wrong "
+        "password (production parameters: 64 MiB, 3 passes), not the 429 page.",
+        "- `GET /auth/login` is anonymous: each request starts a session that stores a CSRF secret "
+        "(one Redis write, an hour's lifetime).",
+        f"- Redis commands were counted with `CONFIG RESETSTAT` / `INFO commandstats` over "
+        f"{redis_calls['requests']} sequential dashboard requests of one signed-in session.",
+        "- The baseline app (`bench/baseline_app.py`) keeps the name in Flask's signed-cookie session and "
+        "renders no template: it is the cost floor of Flask and gunicorn here, not a like-for-like page.",
+        "- wrk measures latency from when it sends each request (closed loop): p99 under overload "
+        "understates what users would see.",
+    ]
+    if memory["other_keys"]:
+        lines.append(f"- {memory['other_keys']} other keys appeared during the sign-ins; their "
+                     "memory was subtracted from the per-session average.")
+    if any(result.unexpected for result in results):
+        lines.append("- Some requests got an unexpected status: see the last column.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

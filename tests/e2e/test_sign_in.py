@@ -1,0 +1,53 @@
+"""Signing up, in and out in a real browser, and what the back button shows afterwards."""
+
+from playwright.sync_api import expect
+
+
+def test_sign_up_sign_out_sign_in_and_out_again_through_the_forms(device, user):
+    page = device.page
+    navigation = page.get_by_role("navigation", name="Main")
+    page.goto("/")
+    page.get_by_role("link", name="Create an account").click()
+    expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+    page.get_by_label("Username").type(user.name)
+    page.get_by_label("Password", exact=True).type(user.password)
+    page.get_by_label("Repeat the password").type(user.password)
+    page.get_by_role("button", name="Create account").click()
+    device.expect_dashboard_of(user)
+    expect(page.get_by_text("Welcome! Your account is ready.")).to_be_visible()
+    expect(navigation).to_contain_text(f"Signed in as {user.name}")
+
+    navigation.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{device.origin}/")
+    expect(navigation).not_to_contain_text(user.name)
+
+    navigation.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Username").type(user.name)
+    page.get_by_label("Password").type(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    device.expect_dashboard_of(user)
+
+    navigation.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{device.origin}/")
+    page.goto("/dashboard")
+    device.expect_sign_in_page()
+
+
+def test_back_button_after_sign_out_shows_no_private_page(device, registered_user):
+    """Threat: the next person at a shared computer presses Back after the owner signed out."""
+    page = device.page
+    device.sign_in(registered_user)
+    page.goto("/account/sessions")
+    page.goto("/dashboard")
+    device.expect_dashboard_of(registered_user)
+    device.sign_out()
+
+    page.go_back()
+    assert page.get_by_role("heading", name=f"Hello, {registered_user.name}").count() == 0
+    assert registered_user.name not in page.content()
+    page.go_back()
+    assert registered_user.name not in page.content()
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert registered_user.name not in page.content()
