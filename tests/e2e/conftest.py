@@ -103,17 +103,28 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(site):
+def launch_browser(site):
+    """Starts a Chromium that trusts the site's key; all of them are closed at the end."""
     require(os.access(CHROMIUM, os.X_OK), f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={site.spki_sha256}"],
-            ignore_default_args=PLAYWRIGHT_ARGS_A_USER_DOES_NOT_HAVE,
-        )
-        yield chromium
-        chromium.close()
+
+        def launch():
+            return playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={site.spki_sha256}"],
+                ignore_default_args=PLAYWRIGHT_ARGS_A_USER_DOES_NOT_HAVE,
+            )
+
+        yield launch
+
+
+@pytest.fixture(scope="session")
+def browser(launch_browser):
+    """The browser most tests share; each test still gets fresh profiles from it."""
+    chromium = launch_browser()
+    yield chromium
+    chromium.close()
 
 
 @dataclass

@@ -42,6 +42,14 @@ class ConsoleWatch:
 
 
 @pytest.fixture
+def browser(launch_browser):
+    """A browser of its own: it asks for some files (the favicon) only on its first page."""
+    chromium = launch_browser()
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
 def watched(device):
     device.context.add_init_script(RECORD_CSP_VIOLATIONS)
     return ConsoleWatch(device.page)

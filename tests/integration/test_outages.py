@@ -1,0 +1,226 @@
+"""Outages of the session store and of the database, with real servers stopped and started.
+
+What an outage must look like from outside: pages that need the missing service
+answer 503 ("try again shortly") within a couple of seconds, never 500 and never a
+hang; the landing page and ``/healthz`` still answer, the latter saying what is
+down; and when the service comes back the app recovers by itself, no restart.
+"""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import free_port, wait_until
+
+from .conftest import PASSWORD, is_signed_in, sent_to_sign_in, timed, unique_username
+
+pytestmark = pytest.mark.integration
+
+# REDIS_CONNECT_TIMEOUT (0.5 s) and one retry bound a dead store to about a second.
+OUTAGE_ANSWER_DEADLINE = 2.0
+RECOVERY_DEADLINE = 20
+
+
+def assert_quick_503(browser, server, path):
+    response, seconds = timed(lambda: browser.get(server, path))
+    assert response.status_code == 503, f"GET {path} answered {response.status_code}"
+    assert seconds < OUTAGE_ANSWER_DEADLINE, f"GET {path} took {seconds:.2f}s to answer 503"
+    return response
+
+
+def health(browser, server):
+    response = browser.get(server, "/healthz")
+    return response.status_code, response.json()
+
+
+def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deployment):
+    store = deployment.redis()
+    app = deployment.app(store.url)
+    user, visitor = deployment.browser(), deployment.browser()
+    username = unique_username()
+    user.register(app, username)
+    login_page_loaded_before = deployment.browser()
+    login_page_loaded_before.get(app, "/auth/login")
+
+    store.stop()
+
+    assert_quick_503(user, app, "/dashboard")
+    assert_quick_503(user, app, "/account/sessions")
+    assert user.get(app, "/").status_code == 200
+    assert visitor.get(app, "/").status_code == 200
+    assert health(visitor, app) == (503, {"status": "degraded", "redis": "unreachable", "database": "ok"})
+    # A first visit to a form cannot store its CSRF secret.
+    assert_quick_503(visitor, app, "/auth/login")
+    # No password is checked while the store is down: a browser with a session gets
+    # a 503, a client without one fails the CSRF check (400) before the password.
+    wrong = {"username": username, "password": "not the password", "csrf_token": "x"}
+    assert login_page_loaded_before.post(app, "/auth/login", wrong).status_code == 503
+    assert visitor.post(app, "/auth/login", wrong).status_code == 400
+
+    deployment.redis(port=store.port)
+
+    wait_until(lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the app to see Redis again")
+    # This Redis kept nothing on disk, so the old session is gone: back to sign-in.
+    assert sent_to_sign_in(user.get(app, "/dashboard"))
+    user.login(app, username)
+    assert is_signed_in(user.get(app, "/dashboard"))
+    for browser in (user, visitor, login_page_loaded_before):
+        assert browser.server_errors() == []
+    assert "Traceback" not in app.log()
+
+
+def test_failed_sign_ins_are_still_limited_while_redis_is_down(deployment):
+    store = deployment.redis()
+    app = deployment.app(store.url)
+    attacker = deployment.browser()
+    store.stop()
+
+    guess = {"username": "alice", "password": "guess", "csrf_token": "x"}
+    statuses = [attacker.post(app, "/auth/login", guess).status_code for _ in range(6)]
+
+    # Flask-Limiter falls back to counting in this process's memory, with the same
+    # 5-a-minute limit; without a session the CSRF check fails first (400), which counts.
+    assert statuses == [400, 400, 400, 400, 400, 429]
+    assert attacker.server_errors() == []
+    assert "Traceback" not in app.log()
+
+
+def test_sessions_survive_a_redis_restart_with_an_append_only_file(deployment):
+    durable = ("--appendonly", "yes", "--appendfsync", "always")
+    store = deployment.redis("durable-redis", extra=durable)
+    app = deployment.app(store.url)
+    browser = deployment.browser()
+    browser.register(app, unique_username())
+
+    # Killed, not shut down: with appendfsync always even a crash keeps every write.
+    store.kill()
+    deployment.redis("durable-redis", port=store.port, extra=durable)
+
+    wait_until(lambda: is_signed_in(browser.get(app, "/dashboard")), timeout=RECOVERY_DEADLINE,
+               what="the session to be served again")
+    assert browser.server_errors() == []
+
+
+def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(deployment):
+    store = deployment.redis()
+    # Nothing listens on port 1: every connection is refused at once.
+    app = deployment.app(store.url, database_url="postgresql://nobody@127.0.0.1:1/none", init_db=False)
+    visitor = deployment.browser()
+
+    assert visitor.get(app, "/").status_code == 200
+    assert health(visitor, app) == (503, {"status": "degraded", "redis": "ok", "database": "unreachable"})
+    # The forms render (they need only the session); submitting them needs the database.
+    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", {"username": "alice", "password": PASSWORD}))
+    assert sign_in.status_code == 503
+    assert seconds < OUTAGE_ANSWER_DEADLINE * 2  # the form's GET and its POST
+    fields = {"username": unique_username(), "password": PASSWORD, "confirm": PASSWORD}
+    assert visitor.submit(app, "/auth/register", fields).status_code == 503
+    assert visitor.server_errors() == []
+    assert "Traceback" not in app.log()
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of our own in a temporary folder, on a free loopback port.
+
+    PostgreSQL refuses to run as root, so under root it runs as the ``postgres``
+    account, in a folder outside pytest's private (mode 0700) temporary tree.
+    """
+
+    def __init__(self, bindir, account):
+        self.bindir = bindir
+        self.account = account
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="integration-postgres-"))
+        self.data = self.root / "data"
+        if account:
+            shutil.chown(self.root, user=account)
+
+    @property
+    def url(self):
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create(self):
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale",
+                  "-E", "UTF8", "--no-sync")
+        return self
+
+    def start(self):
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                   f"-c unix_socket_directories={self.root} -c fsync=off")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "postgres.log"),
+                  "-o", options, "-w", "-t", "30", "start")
+        return self
+
+    def stop(self):
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self):
+        if (self.data / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, program, *args):
+        subprocess.run(  # noqa: S603 - fixed programs from PostgreSQL's own bin folder
+            [str(self.bindir / program), *args],
+            user=self.account,
+            cwd=self.root,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def postgres_bindir():
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return candidates[-1].parent if candidates else None
+
+
+@pytest.fixture
+def postgres():
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.skip("SKIPPED LOUDLY: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
+                    "(apt-get install postgresql); the unreachable-database test still runs")
+    account = None
+    if os.geteuid() == 0:
+        try:
+            account = pwd.getpwnam("postgres").pw_name
+        except KeyError:
+            pytest.skip("SKIPPED LOUDLY: running as root and there is no 'postgres' account to run PostgreSQL as")
+    server = ThrowawayPostgres(bindir, account).create().start()
+    yield server
+    server.remove()
+
+
+def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment, postgres):
+    store = deployment.redis()
+    app = deployment.app(store.url, database_url=postgres.url)
+    user, visitor = deployment.browser(), deployment.browser()
+    username = unique_username()
+    user.register(app, username)
+
+    postgres.stop()
+
+    assert_quick_503(user, app, "/dashboard")
+    assert_quick_503(user, app, "/account/sessions")
+    assert visitor.get(app, "/").status_code == 200
+    assert health(visitor, app) == (503, {"status": "degraded", "redis": "ok", "database": "unreachable"})
+    sign_in = visitor.submit(app, "/auth/login", {"username": username, "password": PASSWORD})
+    assert sign_in.status_code == 503
+
+    postgres.start()
+
+    # The session lived in Redis and the sign-in row in PostgreSQL: both are still there.
+    wait_until(lambda: is_signed_in(user.get(app, "/dashboard")), timeout=RECOVERY_DEADLINE,
+               what="the app to reach PostgreSQL again")
+    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "database": "ok"})
+    visitor.login(app, username)
+    assert is_signed_in(visitor.get(app, "/dashboard"))
+    for browser in (user, visitor):
+        assert browser.server_errors() == []
+    assert "Traceback" not in app.log()
