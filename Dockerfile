@@ -20,8 +20,9 @@ COPY --from=build /opt/venv /opt/venv
 COPY app ./app
 COPY templates ./templates
 COPY static ./static
+COPY docs/tutorial ./docs/tutorial
 COPY config.py wsgi.py gunicorn.conf.py ./
-RUN mkdir instance && chown app:app instance
+RUN pybabel compile -d app/translations && mkdir instance && chown app:app instance
 USER app
 EXPOSE 8000
 # Host: localhost, which FLASK_TRUSTED_HOSTS must list (see docker-compose.yml).

@@ -5,18 +5,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres clean
+.PHONY: run test test-postgres translations translations-update clean
 
-run: $(VENV)/installed-runtime
+run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
 	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
-test: $(VENV)/installed-dev
+test: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest
 
 # The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
-test-postgres: $(VENV)/installed-dev
+test-postgres: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+
+# Compiled message catalogues (.mo) are built, never committed.
+translations: $(VENV)/installed-runtime
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+# After changing user-facing text: refresh the template and every catalogue.
+translations-update: $(VENV)/installed-runtime
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 
 $(VENV)/created:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'

@@ -90,6 +90,14 @@ class BaseConfig:
     # the account cannot lock its owner out (see app/account_throttle.py).
     DEVICE_COOKIE_NAME = "__Host-device"
     DEVICE_COOKIE_DURATION = timedelta(days=180)
+    # Set only when a visitor picks a language with the switch in the footer.
+    LANGUAGE_COOKIE_NAME = "__Host-lang"
+    LANGUAGE_COOKIE_DURATION = timedelta(days=365)
+
+    # Privacy: how long personal data outlives its use (``flask retention purge``).
+    # Addresses and browsers of sign-ins, and the security events of an account.
+    SESSION_METADATA_RETENTION = timedelta(days=30)
+    SECURITY_EVENT_RETENTION = timedelta(days=90)
 
     # Argon2id parameters: argon2-cffi's defaults, RFC 9106's low-memory profile.
     # Hashes made with other values are upgraded at the next successful sign-in.
@@ -127,6 +135,7 @@ class DevelopmentConfig(BaseConfig):
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_NAME = "remember_token"
     DEVICE_COOKIE_NAME = "device"
+    LANGUAGE_COOKIE_NAME = "lang"
     # HSTS on http://127.0.0.1 would make the browser insist on HTTPS for every
     # local project on that host for two years.
     STRICT_TRANSPORT_SECURITY = None
@@ -170,6 +179,9 @@ DURATION_SETTINGS = (
     "LAST_SEEN_RESOLUTION",
     "REAUTH_WINDOW",
     "DEVICE_COOKIE_DURATION",
+    "LANGUAGE_COOKIE_DURATION",
+    "SESSION_METADATA_RETENTION",
+    "SECURITY_EVENT_RETENTION",
 )
 
 

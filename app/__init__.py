@@ -8,7 +8,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
 
-from . import commands, errors, key_rotation, passwords, redis_connection, security_headers, security_log, sessions, sign_ins
+from . import (
+    commands,
+    errors,
+    i18n,
+    key_rotation,
+    passwords,
+    redis_connection,
+    security_headers,
+    security_log,
+    sessions,
+    sign_ins,
+)
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
@@ -63,6 +74,7 @@ def register_extensions(app):
         )
     limiter.init_app(app)
 
+    i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(sign_ins.load_user)
     user_loaded_from_cookie.connect(sign_ins.renew_session_after_remember, app)

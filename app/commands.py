@@ -1,4 +1,10 @@
-"""Command-line tools: ``flask init-db`` and ``flask create-user USERNAME``."""
+"""Command-line tools for operators.
+
+``flask init-db``, ``flask create-user USERNAME``, ``flask security-check``,
+``flask sessions list|revoke USERNAME``, ``flask sessions revoke-all`` (after an
+incident: everyone signs in again) and ``flask retention purge`` (daily).
+Each prints a one-line summary and exits non-zero on error (ASVS 7.4.5).
+"""
 
 import click
 from flask import current_app
@@ -7,16 +13,18 @@ from werkzeug.datastructures import MultiDict
 
 from config import insecure_settings
 
-from . import passwords
+from . import passwords, retention, sign_ins
 from .auth.forms import RegisterForm
 from .extensions import db
-from .models import User
+from .models import SignIn, User
 
 
 def init_app(app):
     app.cli.add_command(init_db)
     app.cli.add_command(create_user)
     app.cli.add_command(security_check)
+    app.cli.add_command(sessions_group)
+    app.cli.add_command(retention_group)
 
 
 @click.command("init-db")
@@ -62,3 +70,67 @@ def security_check():
     for problem in problems:
         click.echo(f"  - {problem}")
     raise SystemExit(1)
+
+
+@click.group("sessions")
+def sessions_group():
+    """See and end the sessions of users."""
+
+
+@sessions_group.command("list")
+@click.argument("username")
+@with_appcontext
+def list_sessions(username):
+    """List the live sessions of USERNAME."""
+    user = _existing_user(username)
+    records = sign_ins.live_sign_ins(user)
+    for record in records:
+        click.echo(f"{record.public_id}  started {record.created_at:%Y-%m-%d %H:%M}Z  "
+                   f"last seen {record.last_seen_at:%Y-%m-%d %H:%M}Z  {record.ip_address or '-'}  "
+                   f"{record.client or 'unknown browser'}{'  remembered' if record.remember else ''}")
+    click.echo(f"{len(records)} live session(s) for {user.username}.")
+
+
+@sessions_group.command("revoke")
+@click.argument("username")
+@with_appcontext
+def revoke_sessions(username):
+    """End every session and remember-me token of USERNAME."""
+    user = _existing_user(username)
+    count = sign_ins.end_all_for(user)
+    click.echo(f"Ended {count} session(s) of {user.username}.")
+
+
+@sessions_group.command("revoke-all")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def revoke_all_sessions(yes):
+    """End every session of every user (after an incident)."""
+    if not yes:
+        click.confirm("Sign out every user everywhere?", abort=True)
+    records = list(db.session.scalars(db.select(SignIn)))
+    sign_ins.end(records)
+    click.echo(f"Ended {len(records)} session(s) of all users.")
+
+
+@click.group("retention")
+def retention_group():
+    """Delete personal data past its retention period."""
+
+
+@retention_group.command("purge")
+@with_appcontext
+def purge():
+    """Apply the retention periods now (run daily)."""
+    counts = retention.purge()
+    click.echo(
+        f"Ended {counts['ended_sign_ins']} timed-out sign-in(s), erased the address of "
+        f"{counts['anonymised_sign_ins']}, deleted {counts['deleted_events']} old security event(s)."
+    )
+
+
+def _existing_user(username):
+    user = User.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user

@@ -1,6 +1,8 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
@@ -17,14 +19,16 @@ from . import security_log
 from .extensions import db
 from .sessions import SessionStoreUnavailable
 
-MESSAGES = {
-    400: "The request could not be understood. Please go back and try again.",
-    404: "There is no page at this address.",
-    405: "This page does not accept that kind of request.",
-    413: "That request was too large.",
-    429: "Too many attempts. Please wait a little and try again.",
-    500: "Something went wrong on our side. It has been logged.",
-    503: "The site cannot reach its session store or database right now. Please try again shortly.",
+# Title and sentence per status code; the title is ours, not Werkzeug's English name.
+PAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Method not allowed"), _l("This page does not accept that kind of request.")),
+    413: (_l("Request too large"), _l("That request was too large.")),
+    429: (_l("Too many attempts"), _l("Too many attempts. Please wait a little and try again.")),
+    500: (_l("Server error"), _l("Something went wrong on our side. It has been logged.")),
+    503: (_l("Service unavailable"),
+          _l("The site cannot reach its session store or database right now. Please try again shortly.")),
 }
 
 
@@ -40,8 +44,8 @@ def init_app(app):
 
 
 def render_http_error(error):
-    message = MESSAGES.get(error.code, error.description)
-    return render_template("errors/error.html", code=error.code, title=error.name, message=message), error.code
+    title, message = PAGES.get(error.code, (error.name, error.description))
+    return render_template("errors/error.html", code=error.code, title=title, message=message), error.code
 
 
 def render_untrusted_host(error):
@@ -60,9 +64,9 @@ def render_csrf_error(error):
         render_template(
             "errors/error.html",
             code=400,
-            title="This form has expired",
-            message="For your security each form works only for a while and only in this browser. "
-            "Please go back, reload the page and try again.",
+            title=_("This form has expired"),
+            message=_("For your security each form works only for a while and only in this browser. "
+                      "Please go back, reload the page and try again."),
         ),
         400,
     )

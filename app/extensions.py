@@ -4,6 +4,7 @@ Nothing here reads the environment or opens a connection, so importing the packa
 is free of side effects and every test can build its own app.
 """
 
+from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
@@ -11,11 +12,19 @@ from flask_wtf.csrf import CSRFProtect
 
 from .key_rotation import KeyRotatingLoginManager
 
+def N_(message):
+    """Mark ``message`` for translation without translating it yet."""
+    return message
+
+
 db = SQLAlchemy()
 csrf = CSRFProtect()
 login_manager = KeyRotatingLoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to see that page."
+# A plain string, marked for extraction and translated when flashed: a lazy string
+# in the session would not survive serialisation.
+login_manager.login_message = N_("Please sign in to see that page.")
+login_manager.localize_callback = gettext
 login_manager.login_message_category = "info"
 # "basic" marks a session non-fresh when the client's address or browser changes.
 login_manager.session_protection = "basic"

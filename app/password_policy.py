@@ -11,6 +11,7 @@ import gzip
 from functools import cache
 from pathlib import Path
 
+from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
 COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common-passwords.txt.gz"
@@ -25,9 +26,9 @@ def common_passwords():
 def problem_with(password, username):
     """A sentence saying what is wrong with ``password``, or ``None``."""
     if password.lower() in common_passwords():
-        return "This password is one of the most common ones; attackers try it first. Please choose another."
+        return _("This password is one of the most common ones; attackers try it first. Please choose another.")
     if username and len(username) >= 3 and username.lower() in password.lower():
-        return "Your password must not contain your username."
+        return _("Your password must not contain your username.")
     return None
 
 

@@ -116,14 +116,14 @@ def live_sign_ins(user):
         select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc())
     )
     now = clock.utcnow()
-    return [record for record in records if not _has_timed_out(record, now)]
+    return [record for record in records if not has_timed_out(record, now)]
 
 
 def load_user(token):
     """Flask-Login's user loader: the user of a live sign-in, or ``None``."""
     record = SignIn.find_by_token(token)
     now = clock.utcnow()
-    if record is not None and _has_timed_out(record, now):
+    if record is not None and has_timed_out(record, now):
         end([record])
         record = None
     if record is None:
@@ -157,7 +157,7 @@ def idle_deadline(record):
     return record.last_seen_at + current_app.config["IDLE_TIMEOUT"]
 
 
-def _has_timed_out(record, now):
+def has_timed_out(record, now):
     deadline = idle_deadline(record)
     return record.expires_at <= now or (deadline is not None and deadline <= now)
 

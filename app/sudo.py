@@ -10,6 +10,7 @@ cookie has never typed it, so it always has to.
 from functools import wraps
 
 from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from . import clock
 
@@ -41,7 +42,7 @@ def reauth_required(return_to):
             if password_recently_confirmed():
                 return view(*args, **kwargs)
             target = request.full_path.rstrip("?") if request.method == "GET" else url_for(return_to)
-            flash("Please confirm your password to continue.", "info")
+            flash(_("Please confirm your password to continue."), "info")
             return redirect(url_for("auth.reauth", next=target))
 
         return guarded

@@ -46,7 +46,7 @@ def test_sessions_page_lists_every_device_with_its_details(laptop, phone):
     page = laptop.client.get("/account/sessions")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Chrome 131 on Linux" in text and "Firefox 133 on Windows" in text
+    assert "Chrome 131 (Linux)" in text and "Firefox 133 (Windows)" in text
     assert "192.0.2.10" in text and "198.51.100.20" in text
     assert text.count("This device") == 1
     assert "Remembered" in text

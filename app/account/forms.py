@@ -4,17 +4,18 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
+from flask_babel import lazy_gettext as _l
 
 from ..auth.forms import PASSWORD_MAX, confirm_field, new_password_field, printable
 
 
 def current_password_field():
-    return PasswordField("Current password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])
+    return PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])
 
 
 class PasswordChangeForm(FlaskForm):
     current_password = current_password_field()
-    new_password = new_password_field("New password", username=lambda form: current_user.username)
+    new_password = new_password_field(_l("New password"), username=lambda form: current_user.username)
     confirm = confirm_field("new_password")
 
 

@@ -4,11 +4,14 @@ Every page here is the user's own: records are always looked up together with th
 signed-in user's id, so another user's public id is simply not found (404).
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
-from .. import passwords, rate_limits, security_log, sign_ins
+from .. import data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
 from ..models import SecurityEvent, SignIn
 from ..sudo import reauth_required
@@ -18,17 +21,18 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 ACTIVITY_LIMIT = 50
 EVENT_LABELS = {
-    "user_registered": "Account created",
-    "login_succeeded": "Signed in",
-    "login_failed": "Failed sign-in (wrong password)",
-    "logout": "Signed out",
-    "reauthenticated": "Password confirmed",
-    "reauth_failed": "Wrong password at confirmation",
-    "session_revoked": "Ended a session",
-    "sessions_revoked": "Signed out everywhere else",
-    "password_changed": "Password changed",
-    "csrf_failed": "Rejected a form with a bad or expired token",
-    "rate_limited": "Too many attempts, slowed down",
+    "user_registered": _l("Account created"),
+    "login_succeeded": _l("Signed in"),
+    "login_failed": _l("Failed sign-in (wrong password)"),
+    "logout": _l("Signed out"),
+    "reauthenticated": _l("Password confirmed"),
+    "reauth_failed": _l("Wrong password at confirmation"),
+    "session_revoked": _l("Ended a session"),
+    "sessions_revoked": _l("Signed out everywhere else"),
+    "password_changed": _l("Password changed"),
+    "csrf_failed": _l("Rejected a form with a bad or expired token"),
+    "rate_limited": _l("Too many attempts, slowed down"),
+    "data_exported": _l("Downloaded your data"),
 }
 
 
@@ -58,7 +62,7 @@ def revoke_session(public_id):
         return redirect(url_for("account.sessions"), 303)
     sign_ins.end([record])
     security_log.record("session_revoked", user_id=current_user.id, sign_in=record.id)
-    flash(f"Signed out {record.client or 'that device'}.", "success")
+    flash(_("Signed out %(device)s.", device=record.client or _("that device")), "success")
     return redirect(url_for("account.sessions"), 303)
 
 
@@ -68,7 +72,7 @@ def revoke_session(public_id):
 def revoke_other_sessions():
     count = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
     security_log.record("sessions_revoked", user_id=current_user.id, count=count)
-    flash(f"Signed out {count} other session{'s' if count != 1 else ''}.", "success")
+    flash(ngettext("Signed out %(num)d other session.", "Signed out %(num)d other sessions.", count), "success")
     return redirect(url_for("account.sessions"), 303)
 
 
@@ -82,13 +86,13 @@ def change_password():
         return render_template("account/password.html", form=form), 400 if form.errors else 200
     if not passwords.verify_password(current_user.password_hash, form.current_password.data):
         security_log.record("reauth_failed", user_id=current_user.id)
-        form.current_password.errors.append("That is not your current password.")
+        form.current_password.errors.append(_("That is not your current password."))
         return render_template("account/password.html", form=form), 400
     current_user.password_hash = passwords.hash_password(form.new_password.data)
     ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
     sign_ins.restart_current_sign_in()
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
-    flash("Your password is changed. Every other session has been signed out.", "success")
+    flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
     sign_ins.forget_remember_cookie(response)
     return response
@@ -104,7 +108,7 @@ def delete_account():
         return render_template("account/delete.html", form=form), 400 if form.errors else 200
     if not passwords.verify_password(current_user.password_hash, form.password.data):
         security_log.record("reauth_failed", user_id=current_user.id)
-        form.password.errors.append("That is not your password.")
+        form.password.errors.append(_("That is not your password."))
         return render_template("account/delete.html", form=form), 400
     user = current_user._get_current_object()
     response = redirect(url_for("main.index"), 303)
@@ -113,6 +117,18 @@ def delete_account():
     db.session.delete(user)
     db.session.commit()
     security_log.record("account_deleted", deleted_user_id=user.id)
+    return response
+
+
+@bp.get("/export")
+@login_required
+@reauth_required(return_to="account.export")
+def export():
+    """Everything stored about the signed-in user, as a JSON download."""
+    # Recorded first, so the export lists itself as well.
+    security_log.record("data_exported", user_id=current_user.id)
+    response = jsonify(data_export.for_user(current_user))
+    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     return response
 
 

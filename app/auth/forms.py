@@ -3,6 +3,8 @@
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..models import User
 from ..password_policy import NotCommonOrPersonal
@@ -20,7 +22,7 @@ def _strip(value):
 def printable(form, field):
     """Reject NUL and other control characters: they only ever arrive in attacks."""
     if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
-        raise ValidationError("This field contains characters that are not allowed.")
+        raise ValidationError(_("This field contains characters that are not allowed."))
 
 
 def new_password_field(label, username):
@@ -33,44 +35,44 @@ def new_password_field(label, username):
 
 def confirm_field(other):
     return PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo(other, message="The passwords do not match.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo(other, message=_l("The passwords do not match."))],
     )
 
 
 class RegisterForm(FlaskForm):
     username = StringField(
-        "Username",
+        _l("Username"),
         filters=[_strip],
         validators=[
             DataRequired(),
             Length(USERNAME_MIN, USERNAME_MAX),
-            Regexp(USERNAME_PATTERN, message="Use only letters, digits, '.', '_' and '-'."),
+            Regexp(USERNAME_PATTERN, message=_l("Use only letters, digits, '.', '_' and '-'.")),
         ],
     )
-    password = new_password_field("Password", username=lambda form: form.username.data)
+    password = new_password_field(_l("Password"), username=lambda form: form.username.data)
     confirm = confirm_field("password")
 
     def validate_username(self, field):
         # WTForms runs this even when the format check failed; only look up valid names
         # (PostgreSQL rejects a NUL byte in a query parameter outright).
         if not field.errors and User.find_by_username(field.data):
-            raise ValidationError("That username is taken.")
+            raise ValidationError(_("That username is taken."))
 
 
 class LoginForm(FlaskForm):
     username = StringField(
-        "Username", filters=[_strip], validators=[DataRequired(), Length(max=USERNAME_MAX), printable]
+        _l("Username"), filters=[_strip], validators=[DataRequired(), Length(max=USERNAME_MAX), printable]
     )
     # The length cap only keeps the hasher from being fed megabytes.
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
+        _l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
     )
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ReauthForm(FlaskForm):
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
+        _l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
     )
 

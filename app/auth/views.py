@@ -2,6 +2,8 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
 from ..extensions import db
@@ -11,7 +13,7 @@ from .forms import LoginForm, ReauthForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-INVALID_CREDENTIALS = "Invalid username or password."
+INVALID_CREDENTIALS = _l("Invalid username or password.")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -26,7 +28,7 @@ def register():
         db.session.commit()
         security_log.record("user_registered", user_id=user.id)
         sign_ins.sign_in(user)
-        flash("Welcome! Your account is ready.", "success")
+        flash(_("Welcome! Your account is ready."), "success")
         return redirect(url_for("dashboard.index"), 303)
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
@@ -78,7 +80,7 @@ def reauth():
         return render_template("auth/reauth.html", form=form), 400 if form.errors else 200
     if not passwords.verify_password(current_user.password_hash, form.password.data):
         security_log.record("reauth_failed", user_id=current_user.id)
-        form.password.errors.append("That is not your password.")
+        form.password.errors.append(_("That is not your password."))
         return render_template("auth/reauth.html", form=form), 401
     # A privilege change: new session id, so an id seen before cannot ride along.
     sign_ins.renew_session_id()

@@ -1,18 +1,66 @@
-"""The landing page and ``/healthz`` for load balancers and compose health checks."""
+"""Public pages: landing, privacy, language switch, the tutorial, and ``/healthz``."""
 
-from flask import Blueprint, current_app, jsonify, render_template
+import re
+from pathlib import Path
+
+import markdown
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from redis.exceptions import RedisError
 
+from .. import i18n
+from .. import privacy as privacy_facts
 from ..extensions import db, limiter
+from ..redirects import safe_next_path
 
 bp = Blueprint("main", __name__)
+
+TUTORIAL_DIR = Path(__file__).resolve().parents[2] / "docs" / "tutorial"
+CHAPTER_NAME = re.compile(r"\d\d-[a-z0-9-]+")
 
 
 @bp.get("/")
 def index():
     return render_template("index.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template(
+        "privacy.html", cookies=privacy_facts.cookie_inventory(), stored=privacy_facts.stored_data()
+    )
+
+
+@bp.get("/language/<code>")
+def set_language(code):
+    if code not in i18n.LANGUAGES:
+        abort(404)
+    response = redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
+    i18n.remember_language(response, code)
+    return response
+
+
+@bp.get("/tutorial/")
+@bp.get("/tutorial/<chapter>")
+def tutorial(chapter="README"):
+    """The tutorial in docs/tutorial/, served by the site it describes."""
+    if chapter != "README" and not CHAPTER_NAME.fullmatch(chapter):
+        abort(404)
+    source = TUTORIAL_DIR / f"{chapter}.md"
+    if not source.is_file():
+        abort(404)
+    # Our own trusted Markdown; links between chapters drop their ".md".
+    html = markdown.markdown(source.read_text(encoding="utf-8"), extensions=["fenced_code", "tables"])
+    html = re.sub(r'href="(\d\d-[a-z0-9-]+)\.md"', r'href="\1"', html)
+    # Our own files from the repository, never user input: safe to mark as HTML.
+    return render_template("tutorial.html", body=Markup(html))  # nosec B704
+
+
+@bp.app_context_processor
+def tutorial_links():
+    return {"tutorial_url": lambda chapter: url_for("main.tutorial", chapter=chapter)}
 
 
 @bp.get("/healthz")

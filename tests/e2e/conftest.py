@@ -38,10 +38,13 @@ except ImportError:
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
-# Playwright turns the back/forward cache off by default; a user's browser has it
-# on, and it is one of the two places a page can come back from after sign-out.
+# Playwright turns the back/forward cache off; a user's browser has it on, and it is
+# what brings a signed-in page back on Back after sign-out unless that page was
+# sent with Cache-Control: no-store (tried: without it, the back-button test fails
+# only when this cache is on).
 PLAYWRIGHT_ARGS_A_USER_DOES_NOT_HAVE = ["--disable-back-forward-cache"]
-TIMEOUT_MS = 10_000
+# Generous: an argon2id hash takes a second or more on a busy two-core machine.
+TIMEOUT_MS = 15_000
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -65,6 +68,20 @@ def require(available, message):
 class Site:
     url: str
     spki_sha256: str
+    server: AppServer
+
+    def server_log_tail(self, lines=25):
+        return "\n".join(self.server.log().splitlines()[-lines:])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test shows the end of the server's log: the traceback is there."""
+    report = yield
+    site = getattr(item, "funcargs", {}).get("site")
+    if report.failed and isinstance(site, Site):
+        report.sections.append(("app server log (last lines)", site.server_log_tail()))
+    return report
 
 
 def spki_sha256(cert_pem):
@@ -99,7 +116,7 @@ def site(tmp_path_factory):
         assert init_db.returncode == 0, f"flask init-db failed:\n{init_db.stdout}{init_db.stderr}"
         running.callback(app_server.stop)
         app_server.start(verify=str(ca_pem))
-        yield Site(url=app_server.url, spki_sha256=spki_sha256(cert_pem))
+        yield Site(url=app_server.url, spki_sha256=spki_sha256(cert_pem), server=app_server)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +206,8 @@ def open_device(browser, site):
     contexts = []
 
     def open_device(**options):
-        context = browser.new_context(base_url=site.url, **options)
+        # The tests read English labels; the app may pick a language from the browser's.
+        context = browser.new_context(base_url=site.url, locale="en-US", **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return Device(context, site.url)

@@ -57,9 +57,26 @@ def watched(device):
 
 def test_the_watch_hears_console_errors(watched):
     watched.visit("/")
-    watched.page.evaluate("(probe) => console.error(probe)", PROBE)
-    watched.page.wait_for_timeout(200)
+    with watched.page.expect_console_message(lambda message: PROBE in message.text):
+        watched.page.evaluate("(probe) => console.error(probe)", PROBE)
     assert any(PROBE in problem for problem in watched.problems)
+
+
+def test_the_browser_refuses_inline_script_and_the_watch_sees_it(watched):
+    """Threat: markup that slipped past escaping runs as script (stored or reflected XSS)."""
+    watched.visit("/")
+    blocked_by = watched.page.evaluate(
+        """() => new Promise((resolve) => {
+          document.addEventListener("securitypolicyviolation", (event) => resolve(event.violatedDirective));
+          setTimeout(() => resolve(null), 2000);
+          const script = document.createElement("script");
+          script.textContent = "window.injectedScriptRan = true";
+          document.body.append(script);
+        })"""
+    )
+    assert watched.page.evaluate("window.injectedScriptRan") is None
+    assert blocked_by is not None and blocked_by.startswith("script-src")
+    assert any(violation.startswith("script-src") for violation in watched.page.evaluate("window.__cspViolations"))
 
 
 def test_no_console_error_or_csp_violation_on_any_page(device, user, watched):

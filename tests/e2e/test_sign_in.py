@@ -33,6 +33,13 @@ def test_sign_up_sign_out_sign_in_and_out_again_through_the_forms(device, user):
     device.expect_sign_in_page()
 
 
+def go_back(page):
+    """Press Back and wait until the page shown is complete, wherever it came from."""
+    # A page restored from the back/forward cache fires no new "load" event.
+    page.go_back(wait_until="commit")
+    page.wait_for_function("document.readyState === 'complete'")
+
+
 def test_back_button_after_sign_out_shows_no_private_page(device, registered_user):
     """Threat: the next person at a shared computer presses Back after the owner signed out."""
     page = device.page
@@ -42,10 +49,10 @@ def test_back_button_after_sign_out_shows_no_private_page(device, registered_use
     device.expect_dashboard_of(registered_user)
     device.sign_out()
 
-    page.go_back()
+    go_back(page)
     assert page.get_by_role("heading", name=f"Hello, {registered_user.name}").count() == 0
     assert registered_user.name not in page.content()
-    page.go_back()
+    go_back(page)
     assert registered_user.name not in page.content()
 
     page.reload()

