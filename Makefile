@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres translations translations-update clean
+.PHONY: run test test-postgres security observatory translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -17,6 +17,15 @@ test: $(VENV)/installed-dev translations
 # The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
 test-postgres: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+
+# The attack-by-attack security suite and the fuzzers (also part of `make test`).
+security: $(VENV)/installed-dev translations
+	$(BIN)/python -m pytest tests/security
+
+# The security headers as the MDN HTTP Observatory grades them (needs node, npm and
+# redis-server; the scanner is installed once under ~/.cache). Fails below A+.
+observatory: $(VENV)/installed-dev translations
+	$(BIN)/python scripts/observatory.py
 
 # Compiled message catalogues (.mo) are built, never committed.
 translations: $(VENV)/installed-runtime

@@ -1,19 +1,20 @@
-"""Scan the running app from the outside with wapiti, signed in through the login form.
+"""Scan the running app from the outside with wapiti, signed out and signed in.
 
 Starts a throwaway redis-server and the app in its production configuration
 (gunicorn, two workers, TLS from a throwaway CA that wapiti is told to trust) on
-127.0.0.1, creates a user, and lets wapiti sign in with the login form (the hidden
-CSRF token included) before it crawls and attacks every page it finds. Sign-out,
-account deletion and session revocation are left out, so the scan stays signed in
-and keeps its account. wapiti is installed once, pinned, into its own virtualenv in
-a cache folder outside the repository: its dependencies never meet the app's.
+127.0.0.1 and creates a user. wapiti then crawls and attacks the site twice: signed
+out (the login and sign-up forms), and signed in through the login form, hidden CSRF
+token included (everything a user reaches). Sign-out, account deletion and session
+revocation are left out, so the scan stays signed in and keeps its account. wapiti
+is installed once, pinned, into its own virtualenv in a cache folder outside the
+repository: its dependencies never meet the app's.
 
-Prints the findings per category and the URLs crawled. Exits 1 if wapiti reported
-any vulnerability, 2 if the scan could not run or never got past the login form,
-and stops everything it started, whatever happens.
+Prints the findings of each pass per category and the URLs scanned. Exits 1 if
+wapiti reported any vulnerability, 2 if the scan could not run or never got past
+the login form, and stops everything it started, whatever happens.
 
     python scripts/wapiti_scan.py                     (or: make scan)
-    python scripts/wapiti_scan.py --keep-files DIR    keep the report and the logs
+    python scripts/wapiti_scan.py --keep-files DIR    keep the reports and the logs
 
 Needs redis-server (Debian: apt-get install redis-server) and Python 3.10 to 3.12
 for wapiti (the project's own interpreter will do).
