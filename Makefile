@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres security observatory translations translations-update clean
+.PHONY: run test test-postgres security observatory screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -26,6 +26,10 @@ security: $(VENV)/installed-dev translations
 # redis-server; the scanner is installed once under ~/.cache). Fails below A+.
 observatory: $(VENV)/installed-dev translations
 	$(BIN)/python scripts/observatory.py
+
+# The README's screenshots, taken by headless Chromium (apt-get install chromium).
+screenshots: $(VENV)/installed-dev translations
+	$(BIN)/python scripts/screenshots.py
 
 # Compiled message catalogues (.mo) are built, never committed.
 translations: $(VENV)/installed-runtime

@@ -9,6 +9,7 @@ down; and when the service comes back the app recovers by itself, no restart.
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -21,16 +22,19 @@ from .conftest import PASSWORD, is_signed_in, sent_to_sign_in, timed, unique_use
 
 pytestmark = pytest.mark.integration
 
-# REDIS_CONNECT_TIMEOUT (0.5 s) and one retry bound a dead store to about a second.
+# A stopped server refuses connections at once; REDIS_CONNECT_TIMEOUT (0.5 s) and one
+# retry bound the wait anyway.
 OUTAGE_ANSWER_DEADLINE = 2.0
+# A server that accepts but never answers costs REDIS_SOCKET_TIMEOUT (1 s) twice.
+FROZEN_STORE_DEADLINE = 3.0
 RECOVERY_DEADLINE = 20
 
 
-def assert_quick(browser, server, path, status):
-    """GET ``path`` and check that it answers ``status`` within the outage deadline."""
+def assert_quick(browser, server, path, status, deadline=OUTAGE_ANSWER_DEADLINE):
+    """GET ``path`` and check that it answers ``status`` within ``deadline`` seconds."""
     response, seconds = timed(lambda: browser.get(server, path))
     assert response.status_code == status, f"GET {path} answered {response.status_code}"
-    assert seconds < OUTAGE_ANSWER_DEADLINE, f"GET {path} took {seconds:.2f}s to answer {status}"
+    assert seconds < deadline, f"GET {path} took {seconds:.2f}s to answer {status}"
     return response
 
 
@@ -63,6 +67,27 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
     user.login(app, username)
     assert is_signed_in(user.get(app, "/dashboard"))
     assert user.server_errors() == visitor.server_errors() == []
+    assert "Traceback" not in app.log()
+
+
+def test_a_frozen_redis_holds_a_request_no_longer_than_its_timeouts(deployment):
+    store = deployment.redis()
+    app = deployment.app(store.url)
+    user = deployment.browser()
+    user.register(app, unique_username())
+
+    # SIGSTOP: the kernel still accepts connections, but nothing ever answers, as
+    # behind a network partition. Each command waits out REDIS_SOCKET_TIMEOUT (1 s),
+    # once more for the retry, then the request gets its 503.
+    os.kill(store.process.pid, signal.SIGSTOP)
+    try:
+        assert_quick(user, app, "/dashboard", 503, deadline=FROZEN_STORE_DEADLINE)
+        assert_quick(user, app, "/", 200, deadline=FROZEN_STORE_DEADLINE)
+    finally:
+        os.kill(store.process.pid, signal.SIGCONT)
+
+    assert_quick(user, app, "/dashboard", 200)
+    assert user.server_errors() == []
     assert "Traceback" not in app.log()
 
 

@@ -128,6 +128,13 @@ class RedisServer(Process):
         return self
 
 
+def app_environment(settings):
+    """This process's environment without any app setting of its own, plus ``settings``."""
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")}
+    return {**clean, **settings}
+
+
 class AppServer(Process):
     """The app under gunicorn with the given environment, optionally over TLS."""
 
@@ -140,10 +147,7 @@ class AppServer(Process):
                 "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"]
         if certfile:
             args += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
-        full_env = {key: value for key, value in os.environ.items()
-                    if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")}
-        full_env.update(env)
-        super().__init__(args, self.directory / f"gunicorn-{self.port}.log", env=full_env)
+        super().__init__(args, self.directory / f"gunicorn-{self.port}.log", env=app_environment(env))
 
     @property
     def url(self):
