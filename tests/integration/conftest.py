@@ -49,7 +49,8 @@ def app_environment(**settings):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
+        if not key.startswith(("FLASK_", "GUNICORN_"))
+        and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
     }
     env.update(settings)
     return env
@@ -62,11 +63,11 @@ class Deployment:
     end of the test, even when the test fails halfway.
     """
 
-    def __init__(self, directory, tls, database_url=None):
+    def __init__(self, directory, tls):
         self.directory = directory
         self.ca, self.certfile, self.keyfile = tls
         self.secret_key = secrets.token_hex(32)
-        self.database_url = database_url or f"sqlite:///{directory / 'app.db'}"
+        self.database_url = f"sqlite:///{directory / 'app.db'}"
         self.processes = []
         self.browsers = []
         self._databases_ready = set()
@@ -113,8 +114,11 @@ class Deployment:
         self.processes.append(process)
         return process
 
-    def browser(self):
+    def browser(self, cookies_from=None):
+        """A new browser; ``cookies_from`` copies another's cookies (a stolen copy, a second tab)."""
         browser = Browser(self.ca)
+        if cookies_from is not None:
+            browser.http.cookies.update(cookies_from.http.cookies)
         self.browsers.append(browser)
         return browser
 
@@ -186,12 +190,6 @@ class Browser:
     def session_id(self):
         return self.http.cookies.get(SESSION_COOKIE)
 
-    def copy(self):
-        """Another browser holding the same cookies: a stolen copy, or a second tab."""
-        twin = Browser(self.ca)
-        twin.http.cookies.update(self.http.cookies)
-        return twin
-
     def server_errors(self):
         """Every 500-class answer except 503, the app's deliberate 'try again shortly'."""
         return [(method, url, status) for method, url, status in self.seen if status >= 500 and status != 503]
@@ -204,7 +202,7 @@ def csrf_token_from(html):
 
 
 def is_signed_in(response):
-    """True for the dashboard itself; a sign-in redirect means the session is gone."""
+    """For a GET of /dashboard: the page itself, not a redirect to sign in or an error."""
     return response.status_code == 200
 
 

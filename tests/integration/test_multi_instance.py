@@ -48,10 +48,10 @@ def test_a_session_started_on_one_instance_is_valid_on_the_other(instances, brow
     assert browser.server_errors() == []
 
 
-def test_signing_out_on_one_instance_ends_the_session_on_the_other(instances, browser):
+def test_signing_out_on_one_instance_ends_the_session_on_the_other(instances, module_deployment, browser):
     a, b = instances
     browser.register(a, unique_username())
-    stolen_copy = browser.copy()
+    stolen_copy = module_deployment.browser(cookies_from=browser)
     assert is_signed_in(stolen_copy.get(a, "/dashboard"))
 
     browser.logout(b)

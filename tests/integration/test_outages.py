@@ -61,7 +61,9 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
 
     deployment.redis(port=store.port)
 
-    wait_until(lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the app to see Redis again")
+    wait_until(
+        lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the app to see Redis again"
+    )
     # This Redis kept nothing on disk, so the old session is gone: back to sign-in.
     assert sent_to_sign_in(user.get(app, "/dashboard"))
     user.login(app, username)
@@ -160,7 +162,8 @@ def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(de
     health_check = assert_quick(visitor, app, "/healthz", 503)
     assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
     # The forms render (they need only the session); submitting them needs the database.
-    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", {"username": "alice", "password": PASSWORD}))
+    credentials = {"username": "alice", "password": PASSWORD}
+    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", credentials))
     assert sign_in.status_code == 503
     assert seconds < OUTAGE_ANSWER_DEADLINE * 2  # the form's GET and its POST
     fields = {"username": unique_username(), "password": PASSWORD, "confirm": PASSWORD}
@@ -222,7 +225,9 @@ class ThrowawayPostgres:
 
 def postgres_bindir():
     """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: float(path.parts[-3]))
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: float(path.parts[-3])
+    )
     return versions[-1].parent if versions else None
 
 
@@ -237,7 +242,7 @@ def postgres():
         try:
             account = pwd.getpwnam("postgres").pw_name
         except KeyError:
-            pytest.skip("SKIPPED LOUDLY: running as root and there is no 'postgres' account to run PostgreSQL as")
+            pytest.skip("SKIPPED LOUDLY: running as root, and no 'postgres' account to run PostgreSQL as")
     server = ThrowawayPostgres(bindir, account)
     try:
         yield server.create().start()
@@ -259,7 +264,8 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
     assert_quick(visitor, app, "/", 200)
     health_check = assert_quick(visitor, app, "/healthz", 503)
     assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
-    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", {"username": username, "password": PASSWORD}))
+    credentials = {"username": username, "password": PASSWORD}
+    sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", credentials))
     assert sign_in.status_code == 503
     assert seconds < OUTAGE_ANSWER_DEADLINE * 2  # the form's GET and its POST
 

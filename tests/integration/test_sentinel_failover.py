@@ -5,8 +5,6 @@ is, and asks again when a connection fails, so a failover needs no restart. Whil
 it is under way the app may answer 503 ("try again shortly"), never 500.
 """
 
-import time
-
 import pytest
 import redis
 
@@ -81,10 +79,11 @@ def test_a_signed_in_user_stays_signed_in_through_a_failover(deployment):
     assert is_signed_in(browser.get(app, "/dashboard"))
     session_key = session_store_key(browser.session_id)
     wait_until(lambda: replica.client().exists(session_key), what="the session to reach the replica")
-    wait_until(lambda: sentinel.knows_healthy_replica(replica.port), what="the sentinel to see the replica in sync")
+    wait_until(
+        lambda: sentinel.knows_healthy_replica(replica.port), what="the sentinel to see the replica in sync"
+    )
 
     primary.kill()
-    killed_at = time.monotonic()
 
     def replica_promoted():
         # Keep the user clicking meanwhile: every answer during the failover is kept.
@@ -97,10 +96,8 @@ def test_a_signed_in_user_stays_signed_in_through_a_failover(deployment):
         timeout=RECOVERY_DEADLINE,
         what="the app to reach the new primary",
     )
-    recovered_after = time.monotonic() - killed_at
 
     statuses = {status for _, _, status in browser.seen}
     assert statuses <= {200, 303, 503}, f"unexpected answers during the failover: {browser.seen}"
     assert browser.server_errors() == []
-    assert recovered_after < FAILOVER_DEADLINE + RECOVERY_DEADLINE
     assert "Traceback" not in app.log()
