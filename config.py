@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
@@ -76,7 +77,7 @@ class BaseConfig:
     # the first app's value for some settings that a config leaves out.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = None  # set from REDIS_URL by load_config
-    RATELIMIT_STORAGE_OPTIONS = {}  # the factory shares the session client's pool
+    RATELIMIT_STORAGE_OPTIONS: ClassVar[dict] = {}  # filled by the factory when Redis is used
     RATELIMIT_STRATEGY = "moving-window"  # exact; fixed windows allow 2x at the edge
     RATELIMIT_HEADERS_ENABLED = True  # gives the 429 page its Retry-After header
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process
@@ -195,9 +196,7 @@ def load_config(app, overrides=None):
     overrides = dict(overrides or {})
     env_name = overrides.pop("APP_ENV", None) or os.environ.get("APP_ENV", "production")
     if env_name not in CONFIG_BY_NAME:
-        raise InsecureConfigError(
-            f"APP_ENV={env_name!r} is not one of {', '.join(sorted(CONFIG_BY_NAME))}"
-        )
+        raise InsecureConfigError(f"APP_ENV={env_name!r} is not one of {', '.join(sorted(CONFIG_BY_NAME))}")
     app.config["APP_ENV"] = env_name
     app.config.from_object(CONFIG_BY_NAME[env_name])
     app.config.from_prefixed_env("FLASK")
@@ -301,7 +300,7 @@ def _sqlalchemy_url(url):
     # "postgresql://" would pick psycopg2; this project ships psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -23,9 +23,8 @@ from . import (
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
-from .main.views import bp as main_bp
-
 from .extensions import csrf, db, limiter, login_manager
+from .main.views import bp as main_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

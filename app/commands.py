@@ -85,9 +85,11 @@ def list_sessions(username):
     user = _existing_user(username)
     records = sign_ins.live_sign_ins(user)
     for record in records:
-        click.echo(f"{record.public_id}  started {record.created_at:%Y-%m-%d %H:%M}Z  "
-                   f"last seen {record.last_seen_at:%Y-%m-%d %H:%M}Z  {record.ip_address or '-'}  "
-                   f"{record.client or 'unknown browser'}{'  remembered' if record.remember else ''}")
+        click.echo(
+            f"{record.public_id}  started {record.created_at:%Y-%m-%d %H:%M}Z  "
+            f"last seen {record.last_seen_at:%Y-%m-%d %H:%M}Z  {record.ip_address or '-'}  "
+            f"{record.client or 'unknown browser'}{'  remembered' if record.remember else ''}"
+        )
     click.echo(f"{len(records)} live session(s) for {user.username}.")
 
 

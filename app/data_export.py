@@ -36,11 +36,15 @@ def for_user(user):
             for record in sign_ins
         ],
         "security_events": [
-            {"event": event.event, "at": _time(event.created_at), "ip_address": event.ip_address,
-             "browser": event.client}
+            {
+                "event": event.event,
+                "at": _time(event.created_at),
+                "ip_address": event.ip_address,
+                "browser": event.client,
+            }
             for event in events
         ],
-        "current_session_keys": sorted(key for key in session.keys() if key != "_permanent"),
+        "current_session_keys": sorted(key for key in session if key != "_permanent"),
     }
 
 

@@ -27,8 +27,10 @@ PAGES = {
     413: (_l("Request too large"), _l("That request was too large.")),
     429: (_l("Too many attempts"), _l("Too many attempts. Please wait a little and try again.")),
     500: (_l("Server error"), _l("Something went wrong on our side. It has been logged.")),
-    503: (_l("Service unavailable"),
-          _l("The site cannot reach its session store or database right now. Please try again shortly.")),
+    503: (
+        _l("Service unavailable"),
+        _l("The site cannot reach its session store or database right now. Please try again shortly."),
+    ),
 }
 
 
@@ -65,8 +67,10 @@ def render_csrf_error(error):
             "errors/error.html",
             code=400,
             title=_("This form has expired"),
-            message=_("For your security each form works only for a while and only in this browser. "
-                      "Please go back, reload the page and try again."),
+            message=_(
+                "For your security each form works only for a while and only in this browser. "
+                "Please go back, reload the page and try again."
+            ),
         ),
         400,
     )

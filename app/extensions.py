@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from .key_rotation import KeyRotatingLoginManager
 
+
 def N_(message):
     """Mark ``message`` for translation without translating it yet."""
     return message

@@ -36,9 +36,7 @@ class User(UserMixin, db.Model):
     # A lambda, so a test that replaces clock.utcnow moves this default too.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
 
-    sign_ins: Mapped[list["SignIn"]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    sign_ins: Mapped[list["SignIn"]] = relationship(back_populates="user", cascade="all, delete-orphan")
     events: Mapped[list["SecurityEvent"]] = relationship(cascade="all, delete-orphan")
 
     # Set by the user loader: the sign-in this request is authenticated by.

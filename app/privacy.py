@@ -17,22 +17,29 @@ def cookie_inventory():
         {
             "name": config["SESSION_COOKIE_NAME"],
             "purpose": _l("Keeps you signed in and protects forms against forgery. Holds only a random id."),
-            "lifetime": _l("%(anonymous)s for visitors, %(signed_in)s after the last request when signed in",
-                           anonymous=_duration(config["ANONYMOUS_SESSION_LIFETIME"]), signed_in=_duration(idle)),
-            "flags": _flags(config["SESSION_COOKIE_SECURE"], config["SESSION_COOKIE_HTTPONLY"],
-                            config["SESSION_COOKIE_SAMESITE"]),
+            "lifetime": _l(
+                "%(anonymous)s for visitors, %(signed_in)s after the last request when signed in",
+                anonymous=_duration(config["ANONYMOUS_SESSION_LIFETIME"]),
+                signed_in=_duration(idle),
+            ),
+            "flags": _flags(
+                config["SESSION_COOKIE_SECURE"], config["SESSION_COOKIE_HTTPONLY"], config["SESSION_COOKIE_SAMESITE"]
+            ),
         },
         {
             "name": config["REMEMBER_COOKIE_NAME"],
-            "purpose": _l("Only if you tick \"keep me signed in\": signs you in again on this device."),
+            "purpose": _l('Only if you tick "keep me signed in": signs you in again on this device.'),
             "lifetime": _duration(config["REMEMBER_COOKIE_DURATION"]),
-            "flags": _flags(config["REMEMBER_COOKIE_SECURE"], config["REMEMBER_COOKIE_HTTPONLY"],
-                            config["REMEMBER_COOKIE_SAMESITE"]),
+            "flags": _flags(
+                config["REMEMBER_COOKIE_SECURE"], config["REMEMBER_COOKIE_HTTPONLY"], config["REMEMBER_COOKIE_SAMESITE"]
+            ),
         },
         {
             "name": config["DEVICE_COOKIE_NAME"],
-            "purpose": _l("Set after a successful sign-in: marks this browser as one you used before, so that "
-                          "someone guessing your password elsewhere cannot lock you out."),
+            "purpose": _l(
+                "Set after a successful sign-in: marks this browser as one you used before, so that "
+                "someone guessing your password elsewhere cannot lock you out."
+            ),
             "lifetime": _duration(config["DEVICE_COOKIE_DURATION"]),
             "flags": _flags(config["SESSION_COOKIE_SECURE"], True, "Lax"),
         },
@@ -63,11 +70,15 @@ def stored_data():
         },
         {
             "what": _l("Sign-ins (devices)"),
-            "fields": _l("random public id, hashes of the session token and id, start, last activity, expiry, "
-                         "IP address, browser and system name"),
+            "fields": _l(
+                "random public id, hashes of the session token and id, start, last activity, expiry, "
+                "IP address, browser and system name"
+            ),
             "where": _l("SQL database"),
-            "how_long": _l("Deleted when the sign-in ends; address and browser are erased after %(period)s "
-                           "at the latest", period=_duration(config["SESSION_METADATA_RETENTION"])),
+            "how_long": _l(
+                "Deleted when the sign-in ends; address and browser are erased after %(period)s at the latest",
+                period=_duration(config["SESSION_METADATA_RETENTION"]),
+            ),
         },
         {
             "what": _l("Security events"),

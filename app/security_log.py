@@ -40,8 +40,9 @@ def record(event, user_id=None, **fields):
         client = user_agents.describe(request.user_agent.string)
     if user_id is not None:
         entry["user_id"] = user_id
-        db.session.add(SecurityEvent(user_id=user_id, event=event, created_at=now,
-                                     ip_address=ip_address, client=client))
+        db.session.add(
+            SecurityEvent(user_id=user_id, event=event, created_at=now, ip_address=ip_address, client=client)
+        )
         db.session.commit()
     entry.update(fields)
     logging.getLogger(current_app.config["SECURITY_LOG_NAME"]).info(json.dumps(entry))

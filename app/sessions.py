@@ -152,4 +152,3 @@ def expire_cookie(response, name, config, prefix):
         httponly=config[f"{prefix}_COOKIE_HTTPONLY"],
         samesite=config[f"{prefix}_COOKIE_SAMESITE"],
     )
-

@@ -112,9 +112,7 @@ def end_all_for(user, keep=None):
 
 def live_sign_ins(user):
     """The user's sign-ins that have not timed out, most recently used first."""
-    records = db.session.scalars(
-        select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc())
-    )
+    records = db.session.scalars(select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc()))
     now = clock.utcnow()
     return [record for record in records if not has_timed_out(record, now)]
 
@@ -160,4 +158,3 @@ def idle_deadline(record):
 def has_timed_out(record, now):
     deadline = idle_deadline(record)
     return record.expires_at <= now or (deadline is not None and deadline <= now)
-

@@ -1,10 +1,10 @@
 """Forms of the account pages."""
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
-from flask_babel import lazy_gettext as _l
 
 from ..auth.forms import PASSWORD_MAX, confirm_field, new_password_field, printable
 

@@ -5,10 +5,10 @@ signed-in user's id, so another user's public id is simply not found (404).
 """
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import data_export, passwords, rate_limits, security_log, sign_ins
@@ -52,9 +52,7 @@ def sessions():
 @login_required
 @reauth_required(return_to="account.sessions")
 def revoke_session(public_id):
-    record = db.session.scalar(
-        select(SignIn).where(SignIn.public_id == public_id, SignIn.user_id == current_user.id)
-    )
+    record = db.session.scalar(select(SignIn).where(SignIn.public_id == public_id, SignIn.user_id == current_user.id))
     if record is None:
         abort(404)
     if record is current_user.current_sign_in:

@@ -1,10 +1,10 @@
 """The forms of the auth blueprint. Flask-WTF adds and checks ``csrf_token``."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ..models import User
 from ..password_policy import NotCommonOrPersonal
@@ -65,14 +65,9 @@ class LoginForm(FlaskForm):
         _l("Username"), filters=[_strip], validators=[DataRequired(), Length(max=USERNAME_MAX), printable]
     )
     # The length cap only keeps the hasher from being fed megabytes.
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
-    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable]
-    )
-
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])

@@ -1,9 +1,9 @@
 """Views for signing up, in and out. Every POST is CSRF-checked by CSRFProtect."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
 from ..extensions import db
@@ -107,4 +107,3 @@ def password_matches(user, username, password):
         user.password_hash = passwords.hash_password(password)
         db.session.commit()
     return True
-

@@ -24,5 +24,5 @@ def index():
         reauth_minutes=int(config["REAUTH_WINDOW"].total_seconds() // 60),
         # A short hash shows that the cookie is an opaque id without printing it.
         session_id_hash=hashlib.sha256(session.sid.encode()).hexdigest()[:8],
-        session_keys=sorted(key for key in session.keys() if key != "_permanent"),
+        session_keys=sorted(key for key in session if key != "_permanent"),
     )
