@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres security observatory screenshots translations translations-update clean
+.PHONY: run test test-postgres security e2e observatory screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -26,6 +26,11 @@ security: $(VENV)/installed-dev translations
 # redis-server; the scanner is installed once under ~/.cache). Fails below A+.
 observatory: $(VENV)/installed-dev translations
 	$(BIN)/python scripts/observatory.py
+
+# The browser tests alone: the production app over HTTPS on 127.0.0.1, driven by
+# headless Chromium (apt-get install chromium). Also part of `make test`.
+e2e: $(VENV)/installed-dev translations
+	$(BIN)/python -m pytest tests/e2e
 
 # The README's screenshots, taken by headless Chromium (apt-get install chromium).
 screenshots: $(VENV)/installed-dev translations

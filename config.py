@@ -107,9 +107,10 @@ class BaseConfig:
     PASSWORD_HASH_PARALLELISM = 4
 
     # Redis: fail fast instead of hanging. One quick retry absorbs a stale pooled
-    # connection; a dead server costs at most about a second before the 503 page.
+    # connection; a stopped server answers with a 503 page at once, a frozen or
+    # unreachable one after two timeouts: about a second.
     REDIS_CONNECT_TIMEOUT = 0.5
-    REDIS_SOCKET_TIMEOUT = 1.0
+    REDIS_SOCKET_TIMEOUT = 0.5
     REDIS_RETRIES = 1
 
     SECURITY_LOG_NAME = "security"

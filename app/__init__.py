@@ -29,9 +29,23 @@ from .main.views import bp as main_bp
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class SecureSessionsFlask(Flask):
+    """Flask, with a store outage logged as one line instead of a traceback.
+
+    The user gets a 503 page either way (app/errors.py); a traceback per request
+    during a Redis outage would only bury the one line that matters.
+    """
+
+    def log_exception(self, exc_info):
+        if isinstance(exc_info[1], sessions.SessionStoreUnavailable):
+            self.logger.warning("session store unreachable while saving a session")
+            return
+        super().log_exception(exc_info)
+
+
 def create_app(overrides=None, instance_path=None):
     """Build the app for ``APP_ENV`` (or ``overrides["APP_ENV"]``, as tests do)."""
-    app = Flask(
+    app = SecureSessionsFlask(
         __name__,
         instance_path=str(instance_path or PROJECT_ROOT / "instance"),
         template_folder=str(PROJECT_ROOT / "templates"),

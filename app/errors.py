@@ -1,6 +1,6 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
-from flask import render_template, request
+from flask import g, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +16,7 @@ from werkzeug.exceptions import (
 )
 
 from . import security_log
-from .extensions import db
+from .extensions import db, login_manager
 from .sessions import SessionStoreUnavailable
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
@@ -78,12 +78,19 @@ def render_csrf_error(error):
 
 def render_unavailable(error):
     db.session.rollback()
+    # Render as a visitor: loading the signed-in user would ask the database that
+    # just failed, and fail again inside the error page. (Flask-Login keeps the
+    # request's user in g._login_user.)
+    g._login_user = login_manager.anonymous_user()
     return render_http_error(ServiceUnavailable())
 
 
 def render_internal_error(error):
     # The session store can also fail while the response is being saved, after the
     # view ran; Flask reports that as a 500 wrapping the original exception.
+    if isinstance(error.original_exception, SessionStoreUnavailable):
+        # Do not try to save the same session again with the 503 page.
+        session.store_unavailable = True
     if isinstance(error.original_exception, (SessionStoreUnavailable, RedisError, OperationalError)):
         return render_unavailable(error)
     return render_http_error(error)

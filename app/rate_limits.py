@@ -16,7 +16,8 @@ def _config(name):
 
 
 def _rejected(response):
-    # A wrong password answers 401, a bad or expired form 400: both count.
+    # A wrong password answers 401, an invalid form 400: both count. (A missing or
+    # forged CSRF token is refused earlier, before any password is looked at.)
     return response.status_code in (400, 401)
 
 

@@ -58,7 +58,7 @@ RAISED_LIMITS = ("FLASK_LOGIN_RATE_LIMIT", "FLASK_ACCOUNT_LOGIN_RATE_LIMIT")
 GUNICORN_THREADS = 4
 WARMUP_SECONDS = 1
 SIGN_IN_WARMUP = 8
-MEMORY_SETTLE_SECONDS = 2.5
+MEMORY_READINGS = 20
 REQUEST_TIMEOUT = 30
 
 # The targets this benchmark reports against.
@@ -147,18 +147,24 @@ def run_benchmark(options, workdir, started):
 
     user = ProxiedBrowser(app.url)
     user.sign_in(USERNAME, password)
-
     store = redis_server.client()
-    redis_calls = redis_calls_per_request(store, user, options.redis_requests)
-    memory = session_memory(store, app.url, user, password, options.sessions)
-
     load = Load(options)
     baseline_cookie = baseline_session_cookie(create_baseline_app(baseline_key), USERNAME)
+
+    # The order matters. The dashboard runs first, so every worker thread already
+    # holds its Redis connection when memory is measured (a new connection would
+    # count as session memory). Memory is measured before the anonymous login-page
+    # run fills Redis with sessions, and the failed sign-ins come last: their slow
+    # requests outlive wrk's run and would overlap whatever came next.
+    baseline_result = load.run("Baseline `GET /` (signed-cookie session)", baseline.url, "/",
+                               cookie=f"session={baseline_cookie}")
+    dashboard_result = load.run("`GET /dashboard` (signed in)", app.url, "/dashboard",
+                                cookie=f"{SESSION_COOKIE}={user.session_id}")
+    redis_calls = redis_calls_per_request(store, user, options.redis_requests)
+    memory = session_memory(store, app.url, user, password, options.sessions)
     results = [
-        load.run("Baseline `GET /` (signed-cookie session)", baseline.url, "/",
-                 cookie=f"session={baseline_cookie}"),
-        load.run("`GET /dashboard` (signed in)", app.url, "/dashboard",
-                 cookie=f"{SESSION_COOKIE}={user.session_id}"),
+        baseline_result,
+        dashboard_result,
         load.run("`GET /auth/login` (anonymous)", app.url, "/auth/login"),
         failed_login_load(load, app.url),
     ]
@@ -312,17 +318,13 @@ def redis_calls_per_request(store, user, count):
 
 
 def session_memory(store, base_url, user, password, count):
-    """Bytes a signed-in session takes in Redis, measured two ways over ``count`` sign-ins.
+    """Bytes a signed-in session takes in Redis: one key, and the average over ``count``.
 
     Each sign-in leaves one key: its anonymous session (which held the form's CSRF
-    secret) is deleted when the sign-in gives the session a new id.
-
-    - per key: the average ``MEMORY USAGE`` of the new session keys (key, value and
-      the key's entry), plus their share of the growth of Redis's key and expiry
-      tables. Exact, and what the headline figure uses.
-    - overall: the growth of Redis's allocated memory, less client buffers and less
-      any key that is not a session (a rate-limit counter, say), per new session.
-      A cross-check: allocator-level noise of a few tens of kilobytes remains.
+    secret) is deleted when the sign-in gives the session a new id. The average is
+    the growth of Redis's own count of data memory (``used_memory_dataset``: used
+    memory less client buffers, scripts and other overhead) plus that of its key and
+    expiry tables, less any new key that is not a session, divided by ``count``.
     """
     one_session = store.memory_usage(session_store_key(user.session_id), samples=0)
 
@@ -331,46 +333,46 @@ def session_memory(store, base_url, user, password, count):
             list(pool.map(lambda _: ProxiedBrowser(base_url).sign_in(USERNAME, password), range(times)))
 
     # Warm up: the first sign-ins also pay for one-off allocations (the rate
-    # limiter's scripts, new client connections), which are no session's cost.
+    # limiter's scripts, say), which are no session's cost.
     sign_in_many(SIGN_IN_WARMUP)
     keys_before = set(store.scan_iter(count=1000))
-    stats_before = settled_memory_stats(store)
+    memory_before = session_data_bytes(store)
     sign_in_many(count)
-    stats_after = settled_memory_stats(store)
+    memory_after = session_data_bytes(store)
 
     new_keys = set(store.scan_iter(count=1000)) - keys_before
     new_sessions = [key for key in new_keys if key.startswith(b"session:")]
     if len(new_sessions) != count:
         raise BenchError(f"{count} sign-ins left {len(new_sessions)} new session keys in Redis")
-    session_bytes = sum(store.memory_usage(key, samples=0) for key in new_sessions)
     other_bytes = sum(store.memory_usage(key, samples=0) or 0 for key in new_keys if key not in new_sessions)
-    table_growth = key_table_bytes(stats_after) - key_table_bytes(stats_before)
-    allocated_growth = allocated_bytes(stats_after) - allocated_bytes(stats_before)
     return {
         "one_session": one_session,
-        "average_key": session_bytes / count,
-        "average": (session_bytes + table_growth) / count,
-        "allocated_growth": (allocated_growth - other_bytes) / count,
+        "key_average": sum(store.memory_usage(key, samples=0) for key in new_sessions) / count,
+        "average": (memory_after - memory_before - other_bytes) / count,
         "sessions": count,
         "other_keys": len(new_keys) - count,
     }
 
 
-def settled_memory_stats(store):
-    # Redis refreshes its figure for client buffers in a background cycle and trims
-    # idle query buffers after two seconds; waiting makes that figure current.
-    time.sleep(MEMORY_SETTLE_SECONDS)
-    return store.memory_stats()
+def session_data_bytes(store):
+    """Redis's data memory plus its key and expiry tables (database 0, the app's).
 
-
-def key_table_bytes(stats):
-    """Memory of Redis's key and expiry hash tables (database 0, the app's)."""
-    tables = stats.get("db.0", {})
-    return tables.get("overhead.hashtable.main", 0) + tables.get("overhead.hashtable.expires", 0)
-
-
-def allocated_bytes(stats):
-    return stats["total.allocated"] - stats["clients.normal"] - stats["clients.slaves"]
+    Read until two readings half a second apart agree: buffers of the last replies
+    (the app's, and the bench's own key scan) take a moment to be released.
+    """
+    previous = None
+    for _ in range(MEMORY_READINGS):
+        tables = store.memory_stats().get("db.0", {})
+        current = (
+            store.info("memory")["used_memory_dataset"]
+            + tables.get("overhead.hashtable.main", 0)
+            + tables.get("overhead.hashtable.expires", 0)
+        )
+        if current == previous:
+            return current
+        previous = current
+        time.sleep(0.5)
+    raise BenchError("Redis memory kept changing while the app was idle")
 
 
 class Load:
@@ -390,6 +392,8 @@ class Load:
         if warm_up:
             self._wrk(base_url + path, headers, WARMUP_SECONDS, arguments)
         result = self._wrk(base_url + path, headers, self.options.duration, arguments)
+        if result["requests"] == 0:
+            raise BenchError(f"{label}: no request finished within {self.options.duration} s; run longer")
         if result["expected"] == 0:
             raise BenchError(f"{label}: no request got the expected status {expected_status}")
         return WrkResult(
@@ -501,13 +505,12 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         "",
         "| Redis memory per signed-in session | Bytes |",
         "|---|---:|",
-        f"| `MEMORY USAGE` of the benchmark user's session key (it has visited the dashboard) "
-        f"| {memory['one_session']} |",
-        f"| Average `MEMORY USAGE` of {memory['sessions']} fresh sessions | {memory['average_key']:.0f} |",
-        f"| **Bytes per session**: the same plus their share of Redis's key and expiry tables "
-        f"| **{memory['average']:.0f}** |",
-        f"| Cross-check: growth of Redis's allocated memory (less client buffers) per sign-in "
-        f"| {memory['allocated_growth']:.0f} |",
+        f"| `MEMORY USAGE` of the benchmark user's session key (it has visited the dashboard, "
+        f"so it also holds a CSRF secret) | {memory['one_session']} |",
+        f"| Average `MEMORY USAGE` of {memory['sessions']} sessions fresh from the sign-in form "
+        f"| {memory['key_average']:.0f} |",
+        f"| **Bytes per session**: growth of `used_memory_dataset` plus key and expiry tables, "
+        f"over {memory['sessions']} sign-ins | **{memory['average']:.0f}** |",
         "",
         "Notes:",
         "",

@@ -35,8 +35,10 @@ def test_sign_up_sign_out_sign_in_and_out_again_through_the_forms(device, user):
 
 def go_back(page):
     """Press Back and wait until the page shown is complete, wherever it came from."""
+    leaving = page.url
     # A page restored from the back/forward cache fires no new "load" event.
     page.go_back(wait_until="commit")
+    expect(page).not_to_have_url(leaving)
     page.wait_for_function("document.readyState === 'complete'")
 
 

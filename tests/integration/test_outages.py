@@ -118,12 +118,6 @@ def test_no_password_is_checked_while_redis_is_down(deployment):
     assert "Traceback" not in log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: a new anonymous session that cannot be saved raises from save_session, "
-    "which Flask logs twice with a traceback before errors.py turns it into the 503",
-)
 def test_a_first_visit_to_a_form_during_a_redis_outage_answers_503_without_a_traceback(deployment):
     store = deployment.redis()
     app = deployment.app(store.url)
@@ -281,12 +275,6 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
     assert "Traceback" not in app.log()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="app bug: the 503 page itself loads current_user from the dead database, so "
-    "errors.render_unavailable raises again and gunicorn drops the connection",
-)
 def test_a_database_outage_answers_503_to_a_signed_in_user(deployment, postgres):
     store = deployment.redis()
     app = deployment.app(store.url, database_url=postgres.url)
