@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from . import cookies
 from .extensions import limiter
 
 DEVICE_COOKIE_SALT = "device-cookie"
@@ -47,16 +48,9 @@ def forget_attempts(bucket):
 
 def remember_device(response, user):
     """Mark this browser as one that has signed in to ``user`` before."""
-    config = current_app.config
     value = _serializer().dumps({"user": user.id, "nonce": secrets.token_urlsafe(16)})
-    response.set_cookie(
-        config["DEVICE_COOKIE_NAME"],
-        value,
-        max_age=int(config["DEVICE_COOKIE_DURATION"].total_seconds()),
-        path="/",
-        secure=config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
+    cookies.set_cookie(
+        response, current_app.config["DEVICE_COOKIE_NAME"], value, current_app.config["DEVICE_COOKIE_DURATION"]
     )
 
 

@@ -8,6 +8,8 @@ the language (see templates/_macros.html).
 from flask import current_app, request
 from flask_babel import Babel
 
+from . import cookies
+
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 
 babel = Babel()
@@ -27,12 +29,4 @@ def select_language():
 
 def remember_language(response, code):
     config = current_app.config
-    response.set_cookie(
-        config["LANGUAGE_COOKIE_NAME"],
-        code,
-        max_age=int(config["LANGUAGE_COOKIE_DURATION"].total_seconds()),
-        path="/",
-        secure=config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
+    cookies.set_cookie(response, config["LANGUAGE_COOKIE_NAME"], code, config["LANGUAGE_COOKIE_DURATION"])

@@ -19,7 +19,7 @@ from flask import abort, current_app, request, session
 from flask_session.cachelib import CacheLibSessionInterface
 from flask_session.redis import RedisSessionInterface
 
-from . import clock, redis_connection
+from . import clock, cookies, redis_connection
 from .tokens import sha256_hex
 
 # Pages that work without the session store: a visitor can still read the landing
@@ -71,7 +71,7 @@ class _HardenedSessions:
         try:
             if not session and session.modified:
                 self._delete_session(self._get_store_id(session.sid))
-                expire_cookie(response, app.config["SESSION_COOKIE_NAME"], app.config, "SESSION")
+                cookies.expire(response, app.config["SESSION_COOKIE_NAME"])
                 response.vary.add("Cookie")
                 return
             super().save_session(app, session, response)
@@ -138,17 +138,3 @@ def delete_stored_sessions(session_hashes):
     for session_hash in session_hashes:
         if session_hash:
             current_app.session_interface.delete_by_hash(session_hash)
-
-
-def expire_cookie(response, name, config, prefix):
-    """Delete a cookie with the flags it was set with (``prefix`` picks the config)."""
-    response.set_cookie(
-        name,
-        "",
-        expires=0,
-        max_age=0,
-        path="/",
-        secure=config[f"{prefix}_COOKIE_SECURE"],
-        httponly=config[f"{prefix}_COOKIE_HTTPONLY"],
-        samesite=config[f"{prefix}_COOKIE_SAMESITE"],
-    )

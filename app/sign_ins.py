@@ -16,7 +16,7 @@ from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from . import clock, sessions, sudo, user_agents
+from . import clock, cookies, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
 from .tokens import new_token, sha256_hex
@@ -90,8 +90,7 @@ def forget_remember_cookie(response):
     "__Host-" name, so its own pending deletion is dropped in favour of this one.
     """
     session.pop("_remember", None)
-    config = current_app.config
-    sessions.expire_cookie(response, config["REMEMBER_COOKIE_NAME"], config, "REMEMBER")
+    cookies.expire(response, current_app.config["REMEMBER_COOKIE_NAME"])
 
 
 def end(records):

@@ -11,8 +11,9 @@ from functools import wraps
 
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from . import clock
+from . import clock, passwords, security_log
 
 CONFIRMED_AT_KEY = "password_confirmed_at"
 
@@ -27,6 +28,19 @@ def password_recently_confirmed():
         return False
     age = clock.utcnow().timestamp() - confirmed_at
     return 0 <= age <= current_app.config["REAUTH_WINDOW"].total_seconds()
+
+
+def own_password_confirmed(field):
+    """True if ``field`` holds the signed-in user's password; else say so on the form.
+
+    Every wrong guess is a security event, and the views that call this are
+    rate-limited per account (``rate_limits.password_checks``).
+    """
+    if passwords.verify_password(current_user.password_hash, field.data):
+        return True
+    security_log.record("reauth_failed", user_id=current_user.id)
+    field.errors.append(_("That is not your password."))
+    return False
 
 
 def reauth_required(return_to):

@@ -69,7 +69,7 @@ def test_the_new_password_works_and_the_old_does_not(app, devices):
 @pytest.mark.parametrize(
     ("current", "new", "confirm", "message"),
     [
-        ("wrong current", NEW, None, "That is not your current password."),
+        ("wrong current", NEW, None, "That is not your password."),
         (OLD, "short", None, "between 8 and 256"),
         (OLD, NEW, "different", "The passwords do not match."),
     ],

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
 from ..models import SecurityEvent, SignIn
-from ..sudo import reauth_required
+from ..sudo import own_password_confirmed, reauth_required
 from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -82,9 +82,7 @@ def change_password():
     form = PasswordChangeForm()
     if not form.validate_on_submit():
         return render_template("account/password.html", form=form), 400 if form.errors else 200
-    if not passwords.verify_password(current_user.password_hash, form.current_password.data):
-        security_log.record("reauth_failed", user_id=current_user.id)
-        form.current_password.errors.append(_("That is not your current password."))
+    if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
     current_user.password_hash = passwords.hash_password(form.new_password.data)
     ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
@@ -104,9 +102,7 @@ def delete_account():
     form = DeleteAccountForm()
     if not form.validate_on_submit():
         return render_template("account/delete.html", form=form), 400 if form.errors else 200
-    if not passwords.verify_password(current_user.password_hash, form.password.data):
-        security_log.record("reauth_failed", user_id=current_user.id)
-        form.password.errors.append(_("That is not your password."))
+    if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
     user = current_user._get_current_object()
     response = redirect(url_for("main.index"), 303)

@@ -78,9 +78,7 @@ def reauth():
     form = ReauthForm()
     if not form.validate_on_submit():
         return render_template("auth/reauth.html", form=form), 400 if form.errors else 200
-    if not passwords.verify_password(current_user.password_hash, form.password.data):
-        security_log.record("reauth_failed", user_id=current_user.id)
-        form.password.errors.append(_("That is not your password."))
+    if not sudo.own_password_confirmed(form.password):
         return render_template("auth/reauth.html", form=form), 401
     # A privilege change: new session id, so an id seen before cannot ride along.
     sign_ins.renew_session_id()

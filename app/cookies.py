@@ -1,0 +1,36 @@
+"""Setting and deleting the site's own cookies, always with every protective flag.
+
+Threats: script access to a cookie (HttpOnly), a cookie sent over plain HTTP
+(Secure), cross-site requests carrying it (SameSite). A deletion needs the same
+flags as the cookie: browsers ignore a deletion of a "__Host-" cookie that lacks
+Secure, and then keep the stale value.
+"""
+
+from flask import current_app
+
+
+def set_cookie(response, name, value, lifetime):
+    """Set a host-only, HttpOnly, SameSite=Lax cookie; Secure wherever sessions are."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def expire(response, name):
+    """Delete a cookie of this site, with the flags it was set with."""
+    response.set_cookie(
+        name,
+        "",
+        expires=0,
+        max_age=0,
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
