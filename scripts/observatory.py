@@ -13,7 +13,6 @@ Needs node and npm (Debian: apt-get install nodejs npm) and redis-server.
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a file, Python puts scripts/ on the path, not the project root.
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import AppServer, RedisServer, tls_files  # noqa: E402
+from tests.support.processes import start_production_site  # noqa: E402
 
 SCANNER_PACKAGE = "@mdn/mdn-http-observatory"
 SCANNER_VERSION = "1.4.8"
@@ -61,8 +60,8 @@ def main():
         scanner = install_scanner()
         with ExitStack() as running:
             directory = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="observatory-")))
-            site, ca_pem = start_site(running, directory)
-            report = scan(scanner, site.url.removeprefix("https://"), ca_pem)
+            site = start_production_site(running, directory)
+            report = scan(scanner, site.url.removeprefix("https://"), site.ca_pem)
     except (ScanFailed, RuntimeError, TimeoutError, subprocess.SubprocessError) as error:
         print(f"observatory: {error}", file=sys.stderr)
         return 2
@@ -82,7 +81,7 @@ def install_scanner():
         print(f"Installing {SCANNER_PACKAGE}@{SCANNER_VERSION} into {SCANNER_HOME}", file=sys.stderr)
         # --ignore-scripts: its postinstall downloads Chromium's HSTS preload list and
         # IANA's TLD list, and no third-party install script needs to run here.
-        subprocess.run(  # noqa: S603 - a fixed command line
+        subprocess.run(
             ["npm", "install", "--prefix", str(SCANNER_HOME), "--ignore-scripts", "--no-audit", "--no-fund",
              "--save-exact", f"{SCANNER_PACKAGE}@{SCANNER_VERSION}"],
             stdout=sys.stderr, check=True, timeout=600,
@@ -104,34 +103,9 @@ def installed_version(package):
         return None
 
 
-def start_site(running, directory):
-    """Start Redis and the app as production runs them; ``running`` stops both."""
-    ca_pem, cert_pem, key_pem = tls_files(directory / "tls")
-    redis_server = RedisServer(directory / "redis")
-    running.callback(redis_server.stop)
-    redis_server.start()
-    env = {
-        "APP_ENV": "production",
-        "FLASK_SECRET_KEY": secrets.token_hex(32),
-        "REDIS_URL": redis_server.url,
-        "DATABASE_URL": f"sqlite:///{directory / 'app.db'}",
-        "FLASK_TRUSTED_HOSTS": '["127.0.0.1"]',
-    }
-    site = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem)
-    init_db = subprocess.run(  # noqa: S603 - a fixed command line
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        env=site.env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )
-    if init_db.returncode != 0:
-        raise RuntimeError(f"flask init-db failed:\n{init_db.stdout}{init_db.stderr}")
-    running.callback(site.stop)
-    site.start(verify=str(ca_pem))
-    return site, ca_pem
-
-
 def scan(scanner, target, ca_pem):
     """Run the scanner's CLI on ``target`` (host:port) and return its JSON report."""
-    completed = subprocess.run(  # noqa: S603 - a fixed command line
+    completed = subprocess.run(
         ["node", str(scanner), target],
         env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca_pem)},
         capture_output=True, text=True, timeout=SCAN_TIMEOUT, check=False,

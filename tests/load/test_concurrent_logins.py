@@ -18,18 +18,15 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from typing import NamedTuple
 
 import pytest
 import requests
 
-from tests.support.processes import ROOT, AppServer, RedisServer, tls_files
+from tests.support.processes import start_production_site
 
 GUESSES = 50
 WORKERS, THREADS = 2, 4
@@ -54,12 +51,6 @@ CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REQUEST_TIMEOUT = 20
 
 
-class Site(NamedTuple):
-    url: str
-    ca_pem: str
-    redis: RedisServer
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The app in its production config, over HTTPS, with 2 workers of 4 threads."""
@@ -69,32 +60,16 @@ def site(tmp_path_factory):
             pytest.fail(message)
         pytest.skip(f"SKIPPED LOUDLY: {message}")
     directory = tmp_path_factory.mktemp("load")
-    ca_pem, cert_pem, key_pem = tls_files(directory / "tls")
+    settings = {
+        "GUNICORN_THREADS": str(THREADS),
+        # The limits are under test, not Argon2id: eight 64 MiB hashes at once on
+        # a small machine take seconds each. The bound holds for any hash cost.
+        "FLASK_PASSWORD_HASH_TIME_COST": "1",
+        "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
+        "FLASK_PASSWORD_HASH_PARALLELISM": "1",
+    }
     with ExitStack() as running:
-        redis_server = RedisServer(directory / "redis")
-        running.callback(redis_server.stop)
-        redis_server.start()
-        env = {
-            "APP_ENV": "production",
-            "FLASK_SECRET_KEY": secrets.token_hex(32),
-            "REDIS_URL": redis_server.url,
-            "DATABASE_URL": f"sqlite:///{directory / 'app.db'}",
-            "GUNICORN_THREADS": str(THREADS),
-            # The limits are under test, not Argon2id: eight 64 MiB hashes at once on
-            # a small machine take seconds each. The bound holds for any hash cost.
-            "FLASK_PASSWORD_HASH_TIME_COST": "1",
-            "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
-            "FLASK_PASSWORD_HASH_PARALLELISM": "1",
-        }
-        app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=WORKERS)
-        init_db = subprocess.run(  # noqa: S603 - a fixed command line
-            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-            env=app_server.env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-        )
-        assert init_db.returncode == 0, f"flask init-db failed:\n{init_db.stdout}{init_db.stderr}"
-        running.callback(app_server.stop)
-        app_server.start(verify=str(ca_pem))
-        yield Site(app_server.url, str(ca_pem), redis_server)
+        yield start_production_site(running, directory, settings, workers=WORKERS)
 
 
 @pytest.fixture(autouse=True)
