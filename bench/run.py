@@ -39,13 +39,14 @@ sys.path.insert(0, str(ROOT))
 
 from bench.baseline_app import create_app as create_baseline_app  # noqa: E402
 from bench.baseline_app import session_cookie as baseline_session_cookie  # noqa: E402
+from config import ProductionConfig  # noqa: E402
 from tests.support.processes import AppServer, Process, RedisServer, free_port, wait_until  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 WRK_SCRIPT = BENCH_DIR / "report.lua"
 SESSION_COOKIE = "__Host-session"
 USERNAME = "benchuser"
-WRONG_PASSWORD = "not the password at all"
+WRONG_PASSWORD = "not the password at all"  # noqa: S105 - wrong on purpose
 # Every client of the bench looks like one browser at one address, so Flask-Login's
 # session protection (a hash of address and user agent) sees no change between the
 # sign-in and the load that follows.
@@ -93,12 +94,18 @@ def parse_arguments():
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per app (default 2)")
-    parser.add_argument("--sessions", type=int, default=200,
-                        help="sign-ins for the average bytes per session (default 200)")
-    parser.add_argument("--redis-requests", type=int, default=1000,
-                        help="dashboard requests for the Redis command count (default 1000)")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md",
-                        help="where to write the markdown table (default bench/RESULTS.md)")
+    parser.add_argument(
+        "--sessions", type=int, default=200, help="sign-ins for the average bytes per session (default 200)"
+    )
+    parser.add_argument(
+        "--redis-requests", type=int, default=1000, help="dashboard requests for the Redis command count (default 1000)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=BENCH_DIR / "RESULTS.md",
+        help="where to write the markdown table (default bench/RESULTS.md)",
+    )
     return parser.parse_args()
 
 
@@ -156,10 +163,12 @@ def run_benchmark(options, workdir, started):
     # count as session memory). Memory is measured before the anonymous login-page
     # run fills Redis with sessions, and the failed sign-ins come last: their slow
     # requests outlive wrk's run and would overlap whatever came next.
-    baseline_result = load.run("Baseline `GET /` (signed-cookie session)", baseline.url, "/",
-                               cookie=f"session={baseline_cookie}")
-    dashboard_result = load.run("`GET /dashboard` (signed in)", app.url, "/dashboard",
-                                cookie=f"{SESSION_COOKIE}={user.session_id}")
+    baseline_result = load.run(
+        "Baseline `GET /` (signed-cookie session)", baseline.url, "/", cookie=f"session={baseline_cookie}"
+    )
+    dashboard_result = load.run(
+        "`GET /dashboard` (signed in)", app.url, "/dashboard", cookie=f"{SESSION_COOKIE}={user.session_id}"
+    )
     redis_calls = redis_calls_per_request(store, user, options.redis_requests)
     memory = session_memory(store, app.url, user, password, options.sessions)
     results = [
@@ -172,7 +181,7 @@ def run_benchmark(options, workdir, started):
 
 
 def app_settings(redis_url, workdir):
-    """Production settings, plus the two the bench needs over plain HTTP."""
+    """Production settings, plus what the bench needs: plain HTTP, raised sign-in limits."""
     return {
         "APP_ENV": "production",
         "FLASK_SECRET_KEY": secrets.token_hex(32),
@@ -190,12 +199,20 @@ def app_settings(redis_url, workdir):
 
 
 def flask_cli(settings, *arguments):
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("FLASK_", "GUNICORN_")) and key not in settings}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in settings
+    }
     environment.update(settings)
-    finished = subprocess.run(  # noqa: S603 - a fixed command line
+    finished = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
-        env=environment, cwd=ROOT, check=False, capture_output=True, text=True, timeout=120,
+        env=environment,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if finished.returncode != 0:
         raise BenchError(f"flask {arguments[0]} failed:\n{finished.stdout}{finished.stderr}")
@@ -208,8 +225,18 @@ def baseline_server(directory, secret_key, workers):
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "GUNICORN_"))}
     environment.update(BASELINE_SECRET_KEY=secret_key, GUNICORN_THREADS=str(GUNICORN_THREADS))
     server = Process(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "bench.baseline_app:create_app()"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "bench.baseline_app:create_app()",
+        ],
         directory / f"gunicorn-{port}.log",
         env=environment,
     )
@@ -241,22 +268,33 @@ class ProxiedBrowser:
         self.session_id = None
 
     def get(self, path):
-        return self._keep_cookie(self.http.get(
-            self.base_url + path, headers=self._cookie_header(), allow_redirects=False, timeout=REQUEST_TIMEOUT))
+        return self._keep_cookie(
+            self.http.get(
+                self.base_url + path, headers=self._cookie_header(), allow_redirects=False, timeout=REQUEST_TIMEOUT
+            )
+        )
 
     def post(self, path, data):
         # On HTTPS, Flask-WTF rejects a POST without a same-origin Referer.
         headers = {**self._cookie_header(), "Referer": f"https://{self.http.headers['Host']}/"}
-        return self._keep_cookie(self.http.post(
-            self.base_url + path, data=data, headers=headers, allow_redirects=False, timeout=REQUEST_TIMEOUT))
+        return self._keep_cookie(
+            self.http.post(
+                self.base_url + path, data=data, headers=headers, allow_redirects=False, timeout=REQUEST_TIMEOUT
+            )
+        )
 
     def sign_in(self, username, password):
         """Sign in through the form, like a person would; keep the new session cookie."""
         form = self.get("/auth/login")
         expect_status(form, 200, "the sign-in page")
-        answer = self.post("/auth/login", {
-            "csrf_token": csrf_token(form.text), "username": username, "password": password,
-        })
+        answer = self.post(
+            "/auth/login",
+            {
+                "csrf_token": csrf_token(form.text),
+                "username": username,
+                "password": password,
+            },
+        )
         expect_status(answer, 303, "signing in")
 
     def _cookie_header(self):
@@ -381,8 +419,18 @@ class Load:
     def __init__(self, options):
         self.options = options
 
-    def run(self, label, base_url, path, cookie=None, method="GET", body="", expected_status=200, referer=False,
-            warm_up=True):
+    def run(
+        self,
+        label,
+        base_url,
+        path,
+        cookie=None,
+        method="GET",
+        body="",
+        expected_status=200,
+        referer=False,
+        warm_up=True,
+    ):
         headers = proxy_headers(base_url)
         if cookie:
             headers["Cookie"] = cookie
@@ -408,13 +456,23 @@ class Load:
         )
 
     def _wrk(self, url, headers, seconds, script_arguments):
-        command = ["wrk", f"--threads={self.options.threads}", f"--connections={self.options.connections}",
-                   f"--duration={seconds}s", "--timeout=20s", f"--script={WRK_SCRIPT}"]
+        command = [
+            "wrk",
+            f"--threads={self.options.threads}",
+            f"--connections={self.options.connections}",
+            f"--duration={seconds}s",
+            "--timeout=20s",
+            f"--script={WRK_SCRIPT}",
+        ]
         for name, value in headers.items():
             command += ["--header", f"{name}: {value}"]
         command += [url, "--", *script_arguments]
-        finished = subprocess.run(  # noqa: S603 - a fixed command line
-            command, capture_output=True, text=True, timeout=seconds + 60, check=False,
+        finished = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
         )
         for line in finished.stdout.splitlines():
             if line.startswith("BENCH-RESULT "):
@@ -430,9 +488,15 @@ def failed_login_load(load, base_url):
     fields = {"csrf_token": csrf_token(form.text), "username": USERNAME, "password": WRONG_PASSWORD}
     expect_status(visitor.post("/auth/login", fields), 401, "a wrong password")
     return load.run(
-        "`POST /auth/login` (wrong password)", base_url, "/auth/login",
-        cookie=f"{SESSION_COOKIE}={visitor.session_id}", method="POST", body=urlencode(fields),
-        expected_status=401, referer=True, warm_up=False,
+        "`POST /auth/login` (wrong password)",
+        base_url,
+        "/auth/login",
+        cookie=f"{SESSION_COOKIE}={visitor.session_id}",
+        method="POST",
+        body=urlencode(fields),
+        expected_status=401,
+        referer=True,
+        warm_up=False,
     )
 
 
@@ -442,12 +506,12 @@ def machine_description(store, workers):
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    wrk_banner = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)  # noqa: S603, S607
+    wrk_banner = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     return {
         "CPU": f"{model}, {os.cpu_count()} cores",
         "Python": platform.python_version(),
         "gunicorn": f"{importlib.metadata.version('gunicorn')}, {workers} workers x {GUNICORN_THREADS} threads "
-                    "(gthread), JSON access log on, for both apps",
+        "(gthread), JSON access log on, for both apps",
         "Redis": store.info("server")["redis_version"],
         "wrk": (wrk_banner.stdout or wrk_banner.stderr).split(" [")[0].removeprefix("wrk "),
     }
@@ -466,12 +530,13 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         p99_verdict = verdict(dashboard.p99_ms < MAX_P99_MS)
     else:
         p99_verdict = f"not comparable (run with --connections {TARGET_CONNECTIONS})"
+    hash_memory_mib = ProductionConfig.PASSWORD_HASH_MEMORY_COST // 1024
     breakdown = ", ".join(f"{name} {calls:.3f}" for name, calls in sorted(redis_calls["by_command"].items()))
 
     lines = [
         "# Benchmark results",
         "",
-        f"Run with `python bench/run.py --duration {options.duration}` on "
+        f"Run with `python bench/run.py{''.join(' ' + argument for argument in sys.argv[1:])}` on "
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
         "",
         "| Machine | |",
@@ -498,7 +563,7 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         f"({dashboard.requests_per_second:,.0f} / {baseline.requests_per_second:,.0f}) "
         f"| {verdict(share >= MIN_DASHBOARD_SHARE)} |",
         f"| <= {MAX_REDIS_ROUND_TRIPS} Redis round trips per authenticated request "
-        f"| {redis_calls['total']:.2f} commands ({breakdown}), no pipelining "
+        f"| {redis_calls['total']:.2f} commands ({breakdown}); each is one round trip at most "
         f"| {verdict(redis_calls['total'] <= MAX_REDIS_ROUND_TRIPS)} |",
         f"| `/dashboard` p99 < {MAX_P99_MS} ms at {TARGET_CONNECTIONS} connections "
         f"| {dashboard.p99_ms:.1f} ms at {options.connections} connections | {p99_verdict} |",
@@ -520,7 +585,9 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         "and `X-Forwarded-For`, as a TLS-terminating proxy would add: TLS itself is not measured.",
         f"- Failed sign-ins: the sign-in rate limits were raised to `{RAISED_LIMIT}` "
         f"({', '.join(f'`{name}`' for name in RAISED_LIMITS)}) so that this row measures the argon2id "
-        "verification of a wrong password (production parameters: 64 MiB, 3 passes), not the 429 page. "
+        f"verification of a wrong password (production parameters: {hash_memory_mib} MiB, "
+        f"{ProductionConfig.PASSWORD_HASH_TIME_COST} passes, {ProductionConfig.PASSWORD_HASH_PARALLELISM} lanes), "
+        "not the 429 page. "
         "It runs last and without a warm-up: its requests take seconds and would spill into the next run.",
         "- `GET /auth/login` is anonymous: each request starts a session that stores a CSRF secret "
         "(one Redis write, an hour's lifetime).",
@@ -532,8 +599,10 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         "understates what users would see.",
     ]
     if memory["other_keys"]:
-        lines.append(f"- {memory['other_keys']} other keys appeared during the sign-ins; their "
-                     "memory was subtracted from the per-session average.")
+        lines.append(
+            f"- {memory['other_keys']} other keys appeared during the sign-ins; their "
+            "memory was subtracted from the per-session average."
+        )
     if any(result.unexpected for result in results):
         lines.append("- Some requests got an unexpected status: see the last column.")
     return "\n".join(lines) + "\n"

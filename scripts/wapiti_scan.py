@@ -2,12 +2,12 @@
 
 Starts a throwaway redis-server and the app in its production configuration
 (gunicorn, two workers, TLS from a throwaway CA that wapiti is told to trust) on
-127.0.0.1 and creates a user. wapiti then crawls and attacks the site twice: signed
-out (the login and sign-up forms), and signed in through the login form, hidden CSRF
-token included (everything a user reaches). Sign-out, account deletion and session
-revocation are left out, so the scan stays signed in and keeps its account. wapiti
-is installed once, pinned, into its own virtualenv in a cache folder outside the
-repository: its dependencies never meet the app's.
+127.0.0.1 and creates a user. wapiti then crawls and attacks the site in three
+passes (``SCAN_PASSES``): signed out, the sign-up form on its own, and signed in
+through the login form, hidden CSRF token included. Sign-out, account deletion and
+session revocation are never requested, so the scan stays signed in and keeps its
+account. wapiti is installed once, pinned, into its own virtualenv in a cache
+folder outside the repository: its dependencies never meet the app's.
 
 Prints the findings of each pass per category and the URLs scanned. Exits 1 if
 wapiti reported any vulnerability, 2 if the scan could not run or never got past
@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +70,8 @@ SCAN_RATE_LIMITS = {
     "FLASK_REAUTH_RATE_LIMIT": "100000/minute",
     "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "100000/minute",
 }
-# wapiti fills every field named "username" with "alice". With that name taken, its
-# sign-up attempts all fail, so the signed-out pass stays signed out to the end.
+# wapiti fills every field named "username" with "alice". With that name taken, a
+# sign-up attempt succeeds only if a payload in the username field is a valid name.
 SCAN_USERNAME = "alice"
 # Requests that would end the scan's sign-in or delete its account.
 EXCLUDED_PATHS = (
@@ -81,6 +82,32 @@ EXCLUDED_PATHS = (
 )
 # Pages only a signed-in user reaches: the proof that the form login worked.
 SIGNED_IN_PAGES = ("/dashboard", "/account/sessions")
+
+
+@dataclass(frozen=True)
+class ScanPass:
+    """One wapiti run: where it starts, what it leaves out, whether it signs in first."""
+
+    name: str
+    url_path: str = "/"
+    scope: str = "folder"
+    signed_in: bool = False
+    start_paths: tuple = ()
+    excluded_paths: tuple = ()
+    skipped_parameters: tuple = ()
+
+
+# A successful sign-up signs the scanner in with a new session and CSRF secret, and
+# every form token it crawled before is dead from then on; signed in, the login and
+# sign-up forms only redirect. So the sign-up form gets a pass of its own, where
+# "username" is never attacked: a payload that happens to be a valid name would
+# create that account. The signed-in pass starts at the re-authentication form too,
+# which nothing links to while the sign-in is fresh.
+SCAN_PASSES = (
+    ScanPass("signed-out", excluded_paths=("/auth/register",)),
+    ScanPass("sign-up", url_path="/auth/register", scope="page", skipped_parameters=("username",)),
+    ScanPass("signed-in", signed_in=True, start_paths=("/auth/reauth",)),
+)
 
 
 class ScanFailed(Exception):
@@ -104,20 +131,19 @@ def main(argv=None):
             else:
                 directory = Path(running.enter_context(tempfile.TemporaryDirectory(prefix="wapiti-")))
             site, ca_pem, password = start_site(running, directory)
-            scanner = Scanner(wapiti, site.url, ca_pem, directory)
-            # Signed out first: signed in, the login and sign-up forms only redirect.
-            anonymous = scanner.run("anonymous")
-            signed_in = scanner.run("signed-in", password=password, start_paths=("/auth/reauth",))
+            scanner = Scanner(wapiti, site.url, ca_pem, password, directory)
+            reports = {scan_pass.name: scanner.run(scan_pass) for scan_pass in SCAN_PASSES}
     except (ScanFailed, RuntimeError, TimeoutError, subprocess.SubprocessError) as error:
         print(f"wapiti_scan: {error}", file=sys.stderr)
         return 2
+    signed_in = reports["signed-in"]
     print_header(signed_in, site.url, time.monotonic() - started)
-    for name, report in (("anonymous", anonymous), ("signed-in", signed_in)):
+    for name, report in reports.items():
         print_findings(name, report)
     if not reached_signed_in_pages(signed_in, site.url):
-        print("\nThe signed-in scan never reached the signed-in pages: the form login failed.", file=sys.stderr)
+        print("\nThe signed-in pass never reached the signed-in pages: the form login failed.", file=sys.stderr)
         return 2
-    found = any(items for report in (anonymous, signed_in) for items in report["vulnerabilities"].values())
+    found = any(items for report in reports.values() for items in report["vulnerabilities"].values())
     return 1 if found else 0
 
 
@@ -194,24 +220,26 @@ def flask_command(env, args, stdin=None):
 class Scanner:
     """Runs wapiti against the site, once per pass, each pass with its own report and log."""
 
-    def __init__(self, wapiti, url, ca_pem, directory):
+    def __init__(self, wapiti, url, ca_pem, password, directory):
         self.wapiti = wapiti
         self.url = url
         self.ca_pem = ca_pem
+        self.password = password
         self.directory = directory
         # Out-of-band checks (ssrf, xxe, exec) call back to wapiti's public server by
         # default; a closed local port keeps the scan on this machine.
         self.no_endpoint = f"http://127.0.0.1:{free_port()}/"
 
-    def run(self, name, password=None, start_paths=()):
-        """Crawl and attack the site; with ``password``, signed in through the login form."""
+    def run(self, scan_pass):
+        """Crawl and attack the site as ``scan_pass`` says; return wapiti's JSON report."""
+        name, url = scan_pass.name, self.url
         report_path = self.directory / f"wapiti-{name}.json"
         log_path = self.directory / f"wapiti-{name}.log"
-        url = self.url
         command = [
-            str(self.wapiti), "--url", f"{url}/", "--scope", "folder",
-            *[arg for path in start_paths for arg in ("--start", url + path)],
-            *[arg for path in EXCLUDED_PATHS for arg in ("--exclude", url + path)],
+            str(self.wapiti), "--url", url + scan_pass.url_path, "--scope", scan_pass.scope,
+            *[arg for path in scan_pass.start_paths for arg in ("--start", url + path)],
+            *[arg for path in EXCLUDED_PATHS + scan_pass.excluded_paths for arg in ("--exclude", url + path)],
+            *[arg for parameter in scan_pass.skipped_parameters for arg in ("--skip", parameter)],
             "--module", MODULES,
             "--depth", str(MAX_DEPTH),
             # One page at a time: concurrent first requests would each get a session of
@@ -227,21 +255,22 @@ class Scanner:
             "--format", "json", "--output", str(report_path), "--detailed-report", "1",
             "--no-bugreport", "--verbose", "1",
         ]
-        if password:
+        if scan_pass.signed_in:
             # wapiti reads the form, hidden csrf_token included, and fills in the two fields.
             command += ["--form-url", f"{url}/auth/login", "--form-user", SCAN_USERNAME,
-                        "--form-password", password]
+                        "--form-password", self.password]
         # httpx, under wapiti, trusts the CA bundle named by SSL_CERT_FILE.
         env = {**os.environ, "SSL_CERT_FILE": str(self.ca_pem), "HOME": str(self.directory)}
-        print(f"Scanning {url}/ ({name}) with wapiti {SCANNER_VERSION}, log: {log_path}", file=sys.stderr)
+        print(f"Scanning {url}{scan_pass.url_path} ({name}) with wapiti {SCANNER_VERSION}, log: {log_path}",
+              file=sys.stderr)
         with open(log_path, "w") as log:
             completed = subprocess.run(  # noqa: S603 - a fixed command line
                 command, env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
                 timeout=SCAN_TIMEOUT, check=False,
             )
-        log_text = log_path.read_text(errors="replace")
         if completed.returncode != 0 or not report_path.exists():
-            raise ScanFailed(f"wapiti ({name}) exited with {completed.returncode}:\n{log_text[-3000:]}")
+            log_tail = log_path.read_text(errors="replace")[-3000:]
+            raise ScanFailed(f"wapiti ({name}) exited with {completed.returncode}:\n{log_tail}")
         return json.loads(report_path.read_text())
 
 
@@ -252,7 +281,7 @@ def print_header(signed_in, url, seconds):
           f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {seconds / 60:.1f} minutes in all")
     print(f"Modules: {MODULES}")
     print(f"Rate limits raised to 100000/minute for the scan: {', '.join(SCAN_RATE_LIMITS)}")
-    print(f"Excluded: {', '.join(EXCLUDED_PATHS)}")
+    print(f"Never requested: {', '.join(EXCLUDED_PATHS)}")
     print(f"Form login: {'succeeded' if auth.get('logged_in') else 'FAILED'}; "
           + ", ".join(f"{path}: {status or 'not crawled'}" for path, status in reached.items()))
 

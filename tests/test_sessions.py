@@ -119,7 +119,7 @@ def test_redis_holds_no_usable_session_id(auth, redis_client):
 def test_reading_pages_does_not_rewrite_the_session(auth, redis_client):
     auth.create_user()
     auth.login()
-    auth.client.get("/dashboard")  # the first view stores Flask-Login's "_id" marker
+    auth.client.get("/dashboard")  # the first page after sign-in stores a new CSRF secret
     key = store_key(auth.session_cookie())
     redis_client.expire(key, 1000)
     for _ in range(5):

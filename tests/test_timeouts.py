@@ -61,7 +61,7 @@ def test_dashboard_shows_both_deadlines(signed_in):
 
 def test_steady_reads_save_the_session_at_most_once_a_minute(app, signed_in, clock, monkeypatch):
     """Sliding expiry without a write per request, on either store, and no SQL writes."""
-    signed_in.client.get("/dashboard")  # settles Flask-Login's one-time "_id" marker
+    signed_in.client.get("/dashboard")  # the first page after sign-in stores a new CSRF secret
     saves = []
     upsert = app.session_interface._upsert_session
     monkeypatch.setattr(app.session_interface, "_upsert_session", lambda *args: saves.append(args) or upsert(*args))
@@ -85,7 +85,7 @@ def test_steady_reads_send_redis_at_most_one_set_a_minute(make_app, clock):
     auth = AuthActions(app, app.test_client())
     auth.create_user()
     auth.login()
-    auth.client.get("/dashboard")
+    auth.client.get("/dashboard")  # the first page after sign-in stores a new CSRF secret
     redis_client = app.extensions["redis"]
     redis_client.config_resetstat()
     for _ in range(30):
