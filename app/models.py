@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from . import clock
@@ -88,7 +88,8 @@ class SignIn(db.Model):
 
     @classmethod
     def find_by_token(cls, token):
-        return db.session.scalar(select(cls).where(cls.token_hash == sha256_hex(token)))
+        """The sign-in of ``token``, with its user loaded by the same query."""
+        return db.session.scalar(select(cls).options(joinedload(cls.user)).where(cls.token_hash == sha256_hex(token)))
 
 
 class SecurityEvent(db.Model):

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from . import clock, cookies, sessions, sudo, user_agents
 from .extensions import db
-from .models import SignIn, User
+from .models import SignIn
 from .tokens import new_token, sha256_hex
 
 LOGIN_SESSION_KEYS = ("_user_id", "_fresh", "_id")
@@ -134,7 +134,7 @@ def load_user(token):
         db.session.commit()
         # Save the session again, which renews its idle lifetime in the store.
         session.modified = True
-    user = db.session.get(User, record.user_id)
+    user = record.user
     user.current_sign_in, user.current_token = record, token
     return user
 
