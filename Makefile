@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres security e2e observatory screenshots translations translations-update clean
+.PHONY: run test test-postgres security e2e observatory bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -31,6 +31,11 @@ observatory: $(VENV)/installed-dev translations
 # headless Chromium (apt-get install chromium). Also part of `make test`.
 e2e: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests/e2e
+
+# Requests per second and latency against Flask's cookie sessions, Redis cost per
+# session (needs Debian's wrk and redis-server; 2-3 minutes). Writes bench/RESULTS.md.
+bench: $(VENV)/installed-dev translations
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The README's screenshots, taken by headless Chromium (apt-get install chromium).
 screenshots: $(VENV)/installed-dev translations

@@ -6,7 +6,7 @@ the language (see templates/_macros.html).
 """
 
 from flask import current_app, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from . import cookies
 
@@ -17,7 +17,8 @@ babel = Babel()
 
 def init_app(app):
     babel.init_app(app, locale_selector=select_language)
-    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": select_language()})
+    # get_locale() is Flask-Babel's per-request answer: the selector runs once a request.
+    app.context_processor(lambda: {"languages": LANGUAGES, "current_language": str(get_locale())})
 
 
 def select_language():
