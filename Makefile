@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres security e2e observatory bench screenshots translations translations-update clean
+.PHONY: run test test-postgres security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -31,6 +31,12 @@ observatory: $(VENV)/installed-dev translations
 # headless Chromium (apt-get install chromium). Also part of `make test`.
 e2e: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests/e2e
+
+# A black-box scan with wapiti: signed out, the sign-up form, and signed in through
+# the login form (needs redis-server; wapiti is installed once into its own
+# virtualenv under ~/.cache; about 8 minutes). Fails if wapiti reports a vulnerability.
+scan: $(VENV)/installed-dev translations
+	$(BIN)/python scripts/wapiti_scan.py
 
 # Requests per second and latency against Flask's cookie sessions, Redis cost per
 # session (needs Debian's wrk and redis-server; 2-3 minutes). Writes bench/RESULTS.md.

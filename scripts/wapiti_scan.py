@@ -136,7 +136,7 @@ def main(argv=None):
     except (ScanFailed, RuntimeError, TimeoutError, subprocess.SubprocessError) as error:
         print(f"wapiti_scan: {error}", file=sys.stderr)
         return 2
-    signed_in = reports["signed-in"]
+    signed_in = next(reports[scan_pass.name] for scan_pass in SCAN_PASSES if scan_pass.signed_in)
     print_header(signed_in, site.url, time.monotonic() - started)
     for name, report in reports.items():
         print_findings(name, report)
@@ -153,9 +153,9 @@ def install_scanner():
     if installed_version(python) != SCANNER_VERSION:
         print(f"Installing {SCANNER_PACKAGE}=={SCANNER_VERSION} into {SCANNER_VENV}", file=sys.stderr)
         if not python.exists():
-            subprocess.run([scanner_interpreter(), "-m", "venv", str(SCANNER_VENV)],  # noqa: S603
+            subprocess.run([scanner_interpreter(), "-m", "venv", str(SCANNER_VENV)],
                            check=True, timeout=300)
-        subprocess.run(  # noqa: S603 - a fixed command line
+        subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              f"{SCANNER_PACKAGE}=={SCANNER_VERSION}"],
             stdout=sys.stderr, check=True, timeout=1200,
@@ -166,7 +166,7 @@ def install_scanner():
 def installed_version(python):
     if not python.exists():
         return None
-    completed = subprocess.run(  # noqa: S603 - a fixed command line
+    completed = subprocess.run(
         [str(python), "-c", f"import importlib.metadata as m; print(m.version({SCANNER_PACKAGE!r}))"],
         capture_output=True, text=True, timeout=60, check=False,
     )
@@ -209,7 +209,7 @@ def start_site(running, directory):
 
 
 def flask_command(env, args, stdin=None):
-    completed = subprocess.run(  # noqa: S603 - a fixed command line
+    completed = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         env=env, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60, check=False,
     )
@@ -264,7 +264,7 @@ class Scanner:
         print(f"Scanning {url}{scan_pass.url_path} ({name}) with wapiti {SCANNER_VERSION}, log: {log_path}",
               file=sys.stderr)
         with open(log_path, "w") as log:
-            completed = subprocess.run(  # noqa: S603 - a fixed command line
+            completed = subprocess.run(
                 command, env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
                 timeout=SCAN_TIMEOUT, check=False,
             )
@@ -293,7 +293,8 @@ def print_findings(name, report):
         print(f"{section.capitalize()}: {sum(len(items) for items in found.values())}")
         for category, items in sorted(found.items()):
             print(f"  {len(items):3d}  {category}")
-            for item in items:
+            # "Additionals" are facts (e.g. the methods a page allows), not problems.
+            for item in items if section != "additionals" else ():
                 parameter = f" [{item['parameter']}]" if item["parameter"] else ""
                 print(f"         {item['method']} {item['path']}{parameter}: {item['info']}")
 
