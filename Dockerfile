@@ -21,6 +21,7 @@ COPY app ./app
 COPY templates ./templates
 COPY static ./static
 COPY docs/tutorial ./docs/tutorial
+COPY docs/THREAT_MODEL.md ./docs/
 COPY config.py wsgi.py gunicorn.conf.py ./
 RUN pybabel compile -d app/translations && mkdir instance && chown app:app instance
 USER app

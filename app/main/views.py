@@ -18,6 +18,7 @@ from ..redirects import safe_next_path
 bp = Blueprint("main", __name__)
 
 TUTORIAL_DIR = Path(__file__).resolve().parents[2] / "docs" / "tutorial"
+THREAT_MODEL = TUTORIAL_DIR.parent / "THREAT_MODEL.md"
 CHAPTER_NAME = re.compile(r"\d\d-[a-z0-9-]+")
 
 
@@ -43,15 +44,19 @@ def set_language(code):
 @bp.get("/tutorial/")
 @bp.get("/tutorial/<chapter>")
 def tutorial(chapter="README"):
-    """The tutorial in docs/tutorial/, served by the site it describes."""
-    if chapter != "README" and not CHAPTER_NAME.fullmatch(chapter):
+    """The tutorial in docs/tutorial/ (and the threat model it links to), served by the site it describes."""
+    if chapter == "threat-model":
+        source = THREAT_MODEL
+    elif chapter == "README" or CHAPTER_NAME.fullmatch(chapter):
+        source = TUTORIAL_DIR / f"{chapter}.md"
+    else:
         abort(404)
-    source = TUTORIAL_DIR / f"{chapter}.md"
     if not source.is_file():
         abort(404)
     # Our own trusted Markdown; links between chapters drop their ".md".
     html = markdown.markdown(source.read_text(encoding="utf-8"), extensions=["fenced_code", "tables"])
     html = re.sub(r'href="(\d\d-[a-z0-9-]+)\.md"', r'href="\1"', html)
+    html = html.replace('href="../THREAT_MODEL.md"', 'href="threat-model"')
     # Our own files from the repository, never user input: safe to mark as HTML.
     return render_template("tutorial.html", body=Markup(html))  # noqa: S704  # nosec B704
 
