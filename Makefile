@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres security e2e observatory scan bench screenshots translations translations-update clean
+.PHONY: run test test-postgres lint security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi init-db
@@ -17,6 +17,11 @@ test: $(VENV)/installed-dev translations
 # The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
 test-postgres: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+
+# Style and common mistakes, settings in pyproject.toml.
+lint: $(VENV)/installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The attack-by-attack security suite and the fuzzers (also part of `make test`).
 security: $(VENV)/installed-dev translations

@@ -82,9 +82,20 @@ def install_scanner():
         # --ignore-scripts: its postinstall downloads Chromium's HSTS preload list and
         # IANA's TLD list, and no third-party install script needs to run here.
         subprocess.run(
-            ["npm", "install", "--prefix", str(SCANNER_HOME), "--ignore-scripts", "--no-audit", "--no-fund",
-             "--save-exact", f"{SCANNER_PACKAGE}@{SCANNER_VERSION}"],
-            stdout=sys.stderr, check=True, timeout=600,
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(SCANNER_HOME),
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--save-exact",
+                f"{SCANNER_PACKAGE}@{SCANNER_VERSION}",
+            ],
+            stdout=sys.stderr,
+            check=True,
+            timeout=600,
         )
     # Stand-ins for the two downloaded lists: no loopback address is preloaded,
     # and only the scanner's web API reads the TLD list.
@@ -108,7 +119,10 @@ def scan(scanner, target, ca_pem):
     completed = subprocess.run(
         ["node", str(scanner), target],
         env={**os.environ, "NODE_EXTRA_CA_CERTS": str(ca_pem)},
-        capture_output=True, text=True, timeout=SCAN_TIMEOUT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=SCAN_TIMEOUT,
+        check=False,
     )
     try:
         report = json.loads(completed.stdout)
@@ -122,8 +136,10 @@ def scan(scanner, target, ca_pem):
 def print_report(report, url):
     summary, headers = report["scan"], report["scan"]["responseHeaders"]
     print(f"MDN HTTP Observatory {SCANNER_VERSION} on {url}/")
-    print(f"Grade: {summary['grade']}  Score: {summary['score']}  "
-          f"Tests passed: {summary['testsPassed']}/{summary['testsQuantity']}")
+    print(
+        f"Grade: {summary['grade']}  Score: {summary['score']}  "
+        f"Tests passed: {summary['testsPassed']}/{summary['testsQuantity']}"
+    )
     for name, test in report["tests"].items():
         modifier = test.get("scoreModifier", 0)
         print(f"  {'pass' if test['pass'] else 'FAIL'}  {name:<30} {modifier:+4d}  {test['result']}")

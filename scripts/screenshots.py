@@ -44,21 +44,33 @@ def sign_in(page, base, username):
 def main():
     OUTPUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as workdir:
-        env = {"APP_ENV": "development", "FLASK_SECRET_KEY": "screenshots-" + "k" * 40 + "0123456789abcdef",
-               "DATABASE_URL": f"sqlite:///{workdir}/demo.db"}
-        subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "init-db"], cwd=ROOT, check=True,
-                       env=app_environment(env), capture_output=True)
+        env = {
+            "APP_ENV": "development",
+            "FLASK_SECRET_KEY": "screenshots-" + "k" * 40 + "0123456789abcdef",
+            "DATABASE_URL": f"sqlite:///{workdir}/demo.db",
+        }
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+            cwd=ROOT,
+            check=True,
+            env=app_environment(env),
+            capture_output=True,
+        )
         server = AppServer(Path(workdir) / "app", env).start()
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                laptop = browser.new_context(viewport={"width": 1100, "height": 760},
-                                             user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-                                                        "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
-                phone = browser.new_context(viewport={"width": 390, "height": 780},
-                                            user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) "
-                                                       "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-                                                       "Mobile/15E148 Safari/604.1")
+                laptop = browser.new_context(
+                    viewport={"width": 1100, "height": 760},
+                    user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+                    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                )
+                phone = browser.new_context(
+                    viewport={"width": 390, "height": 780},
+                    user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) "
+                    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
+                    "Mobile/15E148 Safari/604.1",
+                )
                 page = laptop.new_page()
                 page.goto(server.url + "/")
                 page.screenshot(path=OUTPUT / "landing.png", full_page=True)

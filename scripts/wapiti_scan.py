@@ -116,8 +116,9 @@ class ScanFailed(Exception):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep-files", metavar="DIR", type=Path,
-                        help="write the reports and the logs to DIR and keep them")
+    parser.add_argument(
+        "--keep-files", metavar="DIR", type=Path, help="write the reports and the logs to DIR and keep them"
+    )
     args = parser.parse_args(argv)
     # A plain SIGTERM would skip the clean-up below and leave servers running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -153,12 +154,20 @@ def install_scanner():
     if installed_version(python) != SCANNER_VERSION:
         print(f"Installing {SCANNER_PACKAGE}=={SCANNER_VERSION} into {SCANNER_VENV}", file=sys.stderr)
         if not python.exists():
-            subprocess.run([scanner_interpreter(), "-m", "venv", str(SCANNER_VENV)],
-                           check=True, timeout=300)
+            subprocess.run([scanner_interpreter(), "-m", "venv", str(SCANNER_VENV)], check=True, timeout=300)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             f"{SCANNER_PACKAGE}=={SCANNER_VERSION}"],
-            stdout=sys.stderr, check=True, timeout=1200,
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"{SCANNER_PACKAGE}=={SCANNER_VERSION}",
+            ],
+            stdout=sys.stderr,
+            check=True,
+            timeout=1200,
         )
     return SCANNER_VENV / "bin" / "wapiti"
 
@@ -168,7 +177,10 @@ def installed_version(python):
         return None
     completed = subprocess.run(
         [str(python), "-c", f"import importlib.metadata as m; print(m.version({SCANNER_PACKAGE!r}))"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     return completed.stdout.strip() or None
 
@@ -211,7 +223,13 @@ def start_site(running, directory):
 def flask_command(env, args, stdin=None):
     completed = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        env=env, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"flask {args[0]} failed:\n{completed.stdout}{completed.stderr}")
@@ -236,37 +254,71 @@ class Scanner:
         report_path = self.directory / f"wapiti-{name}.json"
         log_path = self.directory / f"wapiti-{name}.log"
         command = [
-            str(self.wapiti), "--url", url + scan_pass.url_path, "--scope", scan_pass.scope,
+            str(self.wapiti),
+            "--url",
+            url + scan_pass.url_path,
+            "--scope",
+            scan_pass.scope,
             *[arg for path in scan_pass.start_paths for arg in ("--start", url + path)],
             *[arg for path in EXCLUDED_PATHS + scan_pass.excluded_paths for arg in ("--exclude", url + path)],
             *[arg for parameter in scan_pass.skipped_parameters for arg in ("--skip", parameter)],
-            "--module", MODULES,
-            "--depth", str(MAX_DEPTH),
+            "--module",
+            MODULES,
+            "--depth",
+            str(MAX_DEPTH),
             # One page at a time: concurrent first requests would each get a session of
             # their own, and the CSRF tokens of all but one would never match again.
-            "--tasks", "1",
-            "--max-scan-time", str(MAX_CRAWL_SECONDS),
-            "--max-attack-time", str(MAX_SECONDS_PER_MODULE),
-            "--timeout", str(REQUEST_TIMEOUT),
-            "--endpoint", self.no_endpoint,
-            "--verify-ssl", "1",
-            "--store-session", str(self.directory / f"wapiti-{name}-session"),
-            "--store-config", str(self.directory / "wapiti-config"),
-            "--format", "json", "--output", str(report_path), "--detailed-report", "1",
-            "--no-bugreport", "--verbose", "1",
+            "--tasks",
+            "1",
+            "--max-scan-time",
+            str(MAX_CRAWL_SECONDS),
+            "--max-attack-time",
+            str(MAX_SECONDS_PER_MODULE),
+            "--timeout",
+            str(REQUEST_TIMEOUT),
+            "--endpoint",
+            self.no_endpoint,
+            "--verify-ssl",
+            "1",
+            "--store-session",
+            str(self.directory / f"wapiti-{name}-session"),
+            "--store-config",
+            str(self.directory / "wapiti-config"),
+            "--format",
+            "json",
+            "--output",
+            str(report_path),
+            "--detailed-report",
+            "1",
+            "--no-bugreport",
+            "--verbose",
+            "1",
         ]
         if scan_pass.signed_in:
             # wapiti reads the form, hidden csrf_token included, and fills in the two fields.
-            command += ["--form-url", f"{url}/auth/login", "--form-user", SCAN_USERNAME,
-                        "--form-password", self.password]
+            command += [
+                "--form-url",
+                f"{url}/auth/login",
+                "--form-user",
+                SCAN_USERNAME,
+                "--form-password",
+                self.password,
+            ]
         # httpx, under wapiti, trusts the CA bundle named by SSL_CERT_FILE.
         env = {**os.environ, "SSL_CERT_FILE": str(self.ca_pem), "HOME": str(self.directory)}
-        print(f"Scanning {url}{scan_pass.url_path} ({name}) with wapiti {SCANNER_VERSION}, log: {log_path}",
-              file=sys.stderr)
+        print(
+            f"Scanning {url}{scan_pass.url_path} ({name}) with wapiti {SCANNER_VERSION}, log: {log_path}",
+            file=sys.stderr,
+        )
         with open(log_path, "w") as log:
             completed = subprocess.run(
-                command, env=env, cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
-                timeout=SCAN_TIMEOUT, check=False,
+                command,
+                env=env,
+                cwd=self.directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=SCAN_TIMEOUT,
+                check=False,
             )
         if completed.returncode != 0 or not report_path.exists():
             log_tail = log_path.read_text(errors="replace")[-3000:]
@@ -277,13 +329,17 @@ class Scanner:
 def print_header(signed_in, url, seconds):
     auth = signed_in["infos"].get("auth") or {}
     reached = {path: crawled_status(signed_in, url + path) for path in SIGNED_IN_PAGES}
-    print(f"{signed_in['infos']['version']} on {url}/, "
-          f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {seconds / 60:.1f} minutes in all")
+    print(
+        f"{signed_in['infos']['version']} on {url}/, "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, {seconds / 60:.1f} minutes in all"
+    )
     print(f"Modules: {MODULES}")
     print(f"Rate limits raised to 100000/minute for the scan: {', '.join(SCAN_RATE_LIMITS)}")
     print(f"Never requested: {', '.join(EXCLUDED_PATHS)}")
-    print(f"Form login: {'succeeded' if auth.get('logged_in') else 'FAILED'}; "
-          + ", ".join(f"{path}: {status or 'not crawled'}" for path, status in reached.items()))
+    print(
+        f"Form login: {'succeeded' if auth.get('logged_in') else 'FAILED'}; "
+        + ", ".join(f"{path}: {status or 'not crawled'}" for path, status in reached.items())
+    )
 
 
 def print_findings(name, report):

@@ -1,9 +1,9 @@
 """Fixtures: a real Redis for the whole run, a fresh app and database per test."""
 
 import os
-from datetime import UTC, datetime, timedelta
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest

@@ -9,10 +9,10 @@ from tests.conftest import AuthActions, csrf_token_from
 OLD = "correct horse battery"
 NEW = "a brand new passphrase"
 
+
 @pytest.fixture
 def app(any_backend_app):
     return any_backend_app
-
 
 
 @pytest.fixture
@@ -26,9 +26,15 @@ def devices(app, auth):
 
 def change_password(actions, current=OLD, new=NEW, confirm=None):
     page = actions.client.get("/account/password")
-    return actions.client.post("/account/password", data={
-        "current_password": current, "new_password": new,
-        "confirm": new if confirm is None else confirm, "csrf_token": csrf_token_from(page)})
+    return actions.client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "new_password": new,
+            "confirm": new if confirm is None else confirm,
+            "csrf_token": csrf_token_from(page),
+        },
+    )
 
 
 def test_password_change_ends_every_other_session_and_keeps_this_one(app, devices):

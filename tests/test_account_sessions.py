@@ -11,10 +11,10 @@ from tests.conftest import AuthActions
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
+
 @pytest.fixture
 def app(any_backend_app):
     return any_backend_app
-
 
 
 def device(app, user_agent, address="127.0.0.1"):
@@ -63,8 +63,9 @@ def test_no_session_id_or_token_appears_on_the_page(app, laptop, phone):
 def test_revoking_a_device_ends_it_on_its_very_next_request(app, laptop, phone, store):
     assert phone.client.get("/dashboard").status_code == 200
     (phone_id,) = public_ids(laptop.client.get("/account/sessions"))
-    response = laptop.client.post(f"/account/sessions/{phone_id}/revoke",
-                                  data={"csrf_token": laptop.token("/account/sessions")})
+    response = laptop.client.post(
+        f"/account/sessions/{phone_id}/revoke", data={"csrf_token": laptop.token("/account/sessions")}
+    )
     assert response.status_code == 303
     assert not store.holds(phone.session_cookie())
     assert phone.client.get("/dashboard").status_code == 302
@@ -83,8 +84,9 @@ def test_a_revoked_remember_cookie_gets_nothing(app, laptop, phone):
 def test_revoke_others_keeps_only_the_current_session(app, laptop, phone):
     tablet = device(app, CHROME, "203.0.113.5")
     tablet.login()
-    response = laptop.client.post("/account/sessions/revoke-others",
-                                  data={"csrf_token": laptop.token("/account/sessions")})
+    response = laptop.client.post(
+        "/account/sessions/revoke-others", data={"csrf_token": laptop.token("/account/sessions")}
+    )
     assert response.status_code == 303
     assert phone.client.get("/dashboard").status_code == 302
     assert tablet.client.get("/dashboard").status_code == 302
@@ -98,16 +100,18 @@ def test_another_users_public_id_is_404_and_changes_nothing(app, laptop, phone):
     mallory = device(app, CHROME)
     mallory.create_user("mallory")
     mallory.login("mallory")
-    response = mallory.client.post(f"/account/sessions/{phone_id}/revoke",
-                                   data={"csrf_token": mallory.token("/account/sessions")})
+    response = mallory.client.post(
+        f"/account/sessions/{phone_id}/revoke", data={"csrf_token": mallory.token("/account/sessions")}
+    )
     assert response.status_code == 404
     assert phone_id not in response.get_data(as_text=True)
     assert phone.client.get("/dashboard").status_code == 200
 
 
 def test_an_unknown_public_id_is_404(laptop):
-    response = laptop.client.post("/account/sessions/not-a-real-id/revoke",
-                                  data={"csrf_token": laptop.token("/account/sessions")})
+    response = laptop.client.post(
+        "/account/sessions/not-a-real-id/revoke", data={"csrf_token": laptop.token("/account/sessions")}
+    )
     assert response.status_code == 404
 
 

@@ -20,8 +20,7 @@ def owner(app):
 
 def spray(app, count, username="alice"):
     """Wrong passwords from ``count`` different addresses, one each."""
-    return [from_address(app, f"198.51.100.{n}").login(username, "wrong password").status_code
-            for n in range(count)]
+    return [from_address(app, f"198.51.100.{n}").login(username, "wrong password").status_code for n in range(count)]
 
 
 def test_guesses_from_many_addresses_are_capped_per_account(app, owner):
@@ -80,5 +79,6 @@ def test_device_cookie_flags(app, owner):
 def test_a_successful_sign_in_empties_the_bucket(app, owner):
     assert spray(app, 9) == [401] * 9
     assert owner.login().status_code == 303  # no device cookie yet: the account's own bucket
-    assert [from_address(app, f"203.0.113.{n}").login(password="wrong password").status_code
-            for n in range(11)] == [401] * 10 + [429]
+    assert [from_address(app, f"203.0.113.{n}").login(password="wrong password").status_code for n in range(11)] == [
+        401
+    ] * 10 + [429]

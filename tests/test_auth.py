@@ -13,8 +13,12 @@ def register(client, username="alice", password=GOOD_PASSWORD, confirm=None):
     token = csrf_token_from(client.get("/auth/register"))
     return client.post(
         "/auth/register",
-        data={"username": username, "password": password,
-              "confirm": password if confirm is None else confirm, "csrf_token": token},
+        data={
+            "username": username,
+            "password": password,
+            "confirm": password if confirm is None else confirm,
+            "csrf_token": token,
+        },
     )
 
 

@@ -25,8 +25,11 @@ def clean_env(monkeypatch):
 
 
 def production_env(**changes):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL")
+    }
     env.update(APP_ENV="production", FLASK_SECRET_KEY=STRONG_KEY, REDIS_URL="redis://127.0.0.1:6379/0")
     env.update(changes)
     return {key: value for key, value in env.items() if value is not None}
@@ -47,8 +50,11 @@ def production_env(**changes):
 def test_production_refuses_to_start_with_one_clear_line(tmp_path, changes, reason):
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
-        cwd=tmp_path, env={**production_env(**changes), "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env={**production_env(**changes), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -122,7 +128,9 @@ def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app):
 
         return {"ip": request.remote_addr, "secure": request.is_secure}
 
-    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    response = app.test_client().get(
+        "/whoami", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    )
     assert response.get_json() == {"ip": "127.0.0.1", "secure": False}
 
 

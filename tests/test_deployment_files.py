@@ -23,6 +23,7 @@ SAMPLE_ENV = {
 
 def interpolate(value):
     """Resolve ${NAME}, ${NAME:?message} and ${NAME:-default} the way compose does."""
+
     def resolve(match):
         name, _, default = match.group(1).partition(":")
         return SAMPLE_ENV.get(name, default[1:] if default.startswith("-") else "")
@@ -102,7 +103,7 @@ def test_dockerfile_is_multi_stage_non_root_and_checks_healthz(app):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
-    healthcheck = dockerfile[dockerfile.index("HEALTHCHECK"):]
+    healthcheck = dockerfile[dockerfile.index("HEALTHCHECK") :]
     path = re.search(r"http://127\.0\.0\.1:\d+(/\w+)", healthcheck).group(1)
     assert app.url_map.bind("localhost").match(path)[0] == "main.healthz"
     assert 'CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]' in dockerfile
@@ -126,8 +127,12 @@ def test_caddy_accepts_the_caddyfile():
         if os.environ.get("CI"):
             pytest.fail("caddy is not installed (apt-get install caddy)")
         pytest.skip("SKIPPED LOUDLY: caddy is not installed (apt-get install caddy)")
-    result = subprocess.run([caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     route = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"][0]
     proxy = route["handle"][0]["routes"][0]["handle"][0]

@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 TUTORIAL = sorted((ROOT / "docs" / "tutorial").glob("*.md"))
 BACKTICKED = re.compile(r"`([^`\n]+)`")
-FILE_REFERENCE = re.compile(r"^(?:[\w.-]+/)*[\w.-]+\.(?:py|md|yml|html|txt|cfg|ini|css)$|^deploy/Caddyfile$|^Dockerfile$|^Makefile$")
+FILE_REFERENCE = re.compile(
+    r"^(?:[\w.-]+/)*[\w.-]+\.(?:py|md|yml|html|txt|cfg|ini|css)$|^deploy/Caddyfile$|^Dockerfile$|^Makefile$"
+)
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 TEST_REFERENCE = re.compile(r"^(tests/[\w/]+\.py)::(test_\w+)$")
 ENV_READ = re.compile(r"""os\.environ(?:\.get)?[\[(]\s*["']([A-Z][A-Z0-9_]+)["']""")
@@ -46,11 +48,11 @@ def test_every_named_file_function_and_test_exists(doc):
                 path, name = ROOT / match.group(1), match.group(2)
                 if not path.exists() or f"def {name}(" not in path.read_text():
                     problems.append(f"line {number}: no test {span}")
-            elif IDENTIFIER.match(span) and span.startswith("test_"):
-                if span not in tests:
-                    problems.append(f"line {number}: no test named {span}")
-        named = [(path, name) for path, names in NAMES_AFTER_FILE.findall(line)
-                 for name in re.findall(r"`(\w+)`", names)]
+            elif IDENTIFIER.match(span) and span.startswith("test_") and span not in tests:
+                problems.append(f"line {number}: no test named {span}")
+        named = [
+            (path, name) for path, names in NAMES_AFTER_FILE.findall(line) for name in re.findall(r"`(\w+)`", names)
+        ]
         named += [(path, name) for name, path in NAME_IN_FILE.findall(line)]
         for path, name in named:
             if not name.startswith("test_") and (ROOT / path).exists() and not defined_in(name, ROOT / path):
@@ -83,7 +85,7 @@ def test_every_tutorial_excerpt_still_appears_in_the_code(doc):
         position = 0
         for chunk in chunks:
             for start in range(position, len(source) - len(chunk) + 1):
-                if source[start:start + len(chunk)] == chunk:
+                if source[start : start + len(chunk)] == chunk:
                     position = start + len(chunk)
                     break
             else:
@@ -93,8 +95,13 @@ def test_every_tutorial_excerpt_still_appears_in_the_code(doc):
 
 
 def test_every_environment_variable_the_code_reads_is_documented():
-    sources = [*(ROOT / "app").rglob("*.py"), ROOT / "config.py", ROOT / "wsgi.py", ROOT / "gunicorn.conf.py",
-               ROOT / "tests" / "conftest.py"]
+    sources = [
+        *(ROOT / "app").rglob("*.py"),
+        ROOT / "config.py",
+        ROOT / "wsgi.py",
+        ROOT / "gunicorn.conf.py",
+        ROOT / "tests" / "conftest.py",
+    ]
     read = set()
     for path in sources:
         read.update(ENV_READ.findall(path.read_text()))

@@ -37,8 +37,9 @@ def test_embedded_sessions_are_files_readable_only_by_the_app(embedded_app):
 
     auth = AuthActions(embedded_app, embedded_app.test_client())
     auth.client.get("/auth/login")
-    files = [path for path in (Path(embedded_app.instance_path) / "sessions").iterdir()
-             if not path.name.startswith("__")]
+    files = [
+        path for path in (Path(embedded_app.instance_path) / "sessions").iterdir() if not path.name.startswith("__")
+    ]
     assert files
     assert all(os.stat(path).st_mode & 0o077 == 0 for path in files)
 

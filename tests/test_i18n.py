@@ -11,8 +11,17 @@ from tests.conftest import AuthActions
 CATALOGUE = Path(__file__).parent.parent / "app" / "translations" / "de" / "LC_MESSAGES" / "messages.po"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
 ANONYMOUS_PAGES = ["/auth/login", "/auth/register"]
-PAGES = ["/", "/privacy", "/dashboard", "/account/sessions", "/account/activity", "/account/password",
-         "/account/delete", "/no-such-page", "/auth/reauth"]
+PAGES = [
+    "/",
+    "/privacy",
+    "/dashboard",
+    "/account/sessions",
+    "/account/activity",
+    "/account/password",
+    "/account/delete",
+    "/no-such-page",
+    "/auth/reauth",
+]
 
 
 def catalogue():
@@ -49,13 +58,20 @@ def test_every_page_is_translated(app, german, path):
     html = client.get(path).get_data(as_text=True)
     # The product name stays as it is in every language.
     text = visible_text(html).replace("Flask Secure Sessions", "")
-    english_only = [message.id for message in catalogue()
-                    if isinstance(message.id, str) and message.string != message.id and len(message.id) > 12
-                    and "%(" not in message.id]
+    english_only = [
+        message.id
+        for message in catalogue()
+        if isinstance(message.id, str)
+        and message.string != message.id
+        and len(message.id) > 12
+        and "%(" not in message.id
+    ]
     leftovers = [sentence for sentence in english_only if sentence in text]
     assert leftovers == [], path
     # And text that was never marked for translation: common English words.
-    stray = [word for word in (" the ", " your ", " you ", " and ", " is ", " of ", " to ") if word in f" {text.lower()} "]
+    stray = [
+        word for word in (" the ", " your ", " you ", " and ", " is ", " of ", " to ") if word in f" {text.lower()} "
+    ]
     assert stray == [], (path, stray)
     assert '<html lang="de">' in html
 
@@ -66,8 +82,9 @@ def test_form_errors_are_translated_too(app):
     from tests.conftest import csrf_token_from
 
     token = csrf_token_from(client.get("/auth/register"))
-    page = client.post("/auth/register", data={"username": "", "password": "kurz", "confirm": "x",
-                                               "csrf_token": token}).get_data(as_text=True)
+    page = client.post(
+        "/auth/register", data={"username": "", "password": "kurz", "confirm": "x", "csrf_token": token}
+    ).get_data(as_text=True)
     assert "Dieses Feld ist erforderlich." in page or "Dieses Feld wird benötigt." in page
     assert "Die Passwörter stimmen nicht überein." in page
 
@@ -93,4 +110,6 @@ def test_unknown_languages_are_404(client):
 
 def test_times_are_unambiguous_utc_in_time_elements(german):
     html = german.client.get("/dashboard").get_data(as_text=True)
-    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>', html)
+    assert re.search(
+        r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>', html
+    )

@@ -66,8 +66,9 @@ def test_a_form_rendered_before_the_rotation_still_validates(before_and_after):
 
     browser = new.test_client()
     browser.set_cookie("__Host-session", auth.session_cookie())
-    response = browser.post("/auth/login", data={"username": "alice", "password": "correct horse battery",
-                                                 "csrf_token": token})
+    response = browser.post(
+        "/auth/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": token}
+    )
     assert response.status_code == 303
 
 

@@ -27,8 +27,9 @@ def test_long_unusual_passwords_need_no_composition_rules(password):
 
 def register(client, username, password):
     token = csrf_token_from(client.get("/auth/register"))
-    return client.post("/auth/register", data={"username": username, "password": password,
-                                               "confirm": password, "csrf_token": token})
+    return client.post(
+        "/auth/register", data={"username": username, "password": password, "confirm": password, "csrf_token": token}
+    )
 
 
 def test_sign_up_refuses_a_common_password_with_a_clear_message(client):
@@ -51,8 +52,14 @@ def test_password_change_applies_the_same_policy(auth):
     auth.create_user()
     auth.login()
     page = auth.client.get("/account/password")
-    response = auth.client.post("/account/password", data={
-        "current_password": "correct horse battery", "new_password": "letmein1", "confirm": "letmein1",
-        "csrf_token": csrf_token_from(page)})
+    response = auth.client.post(
+        "/account/password",
+        data={
+            "current_password": "correct horse battery",
+            "new_password": "letmein1",
+            "confirm": "letmein1",
+            "csrf_token": csrf_token_from(page),
+        },
+    )
     assert response.status_code == 400
     assert "most common" in response.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """Privacy by design: the cookie inventory, data export, retention and operator tools."""
 
 import json
+
 import pytest
 
 from app.extensions import db

@@ -58,8 +58,12 @@ def test_registration_is_limited_per_address(make_app):
         token = csrf_token_from(client.get("/auth/register"))
         response = client.post(
             "/auth/register",
-            data={"username": f"user{number}", "password": "a long password",
-                  "confirm": "a long password", "csrf_token": token},
+            data={
+                "username": f"user{number}",
+                "password": "a long password",
+                "confirm": "a long password",
+                "csrf_token": token,
+            },
         )
         statuses.append(response.status_code)
         client.delete_cookie("__Host-session")

@@ -6,10 +6,10 @@ from tests.conftest import AuthActions, csrf_token_from
 
 SENSITIVE_PAGES = ["/account/password", "/account/delete"]
 
+
 @pytest.fixture
 def app(any_backend_app):
     return any_backend_app
-
 
 
 @pytest.fixture
@@ -53,7 +53,9 @@ def test_reauth_regenerates_the_session_id(signed_in, clock):
     clock.advance(minutes=11)
     before = signed_in.session_cookie()
     page = signed_in.client.get("/auth/reauth")
-    signed_in.client.post("/auth/reauth", data={"password": "correct horse battery", "csrf_token": csrf_token_from(page)})
+    signed_in.client.post(
+        "/auth/reauth", data={"password": "correct horse battery", "csrf_token": csrf_token_from(page)}
+    )
     assert signed_in.session_cookie() != before
     assert signed_in.client.get("/account/password").status_code == 200
 
@@ -61,7 +63,9 @@ def test_reauth_regenerates_the_session_id(signed_in, clock):
 def test_wrong_password_at_reauth_is_401_and_grants_nothing(signed_in, clock):
     clock.advance(minutes=11)
     page = signed_in.client.get("/auth/reauth")
-    response = signed_in.client.post("/auth/reauth", data={"password": "wrong guess", "csrf_token": csrf_token_from(page)})
+    response = signed_in.client.post(
+        "/auth/reauth", data={"password": "wrong guess", "csrf_token": csrf_token_from(page)}
+    )
     assert response.status_code == 401
     assert signed_in.client.get("/account/password").status_code == 302
 
@@ -71,8 +75,11 @@ def test_reauth_is_rate_limited_per_user(signed_in, clock):
     statuses = []
     for _ in range(6):
         page = signed_in.client.get("/auth/reauth")
-        statuses.append(signed_in.client.post(
-            "/auth/reauth", data={"password": "wrong guess", "csrf_token": csrf_token_from(page)}).status_code)
+        statuses.append(
+            signed_in.client.post(
+                "/auth/reauth", data={"password": "wrong guess", "csrf_token": csrf_token_from(page)}
+            ).status_code
+        )
     assert statuses == [401] * 5 + [429]
 
 

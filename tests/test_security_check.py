@@ -44,7 +44,9 @@ def test_each_insecure_setting_is_named(change, finding):
     assert any(finding in line for line in findings), findings
 
 
-@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "redis://localhost/0", "redis://[::1]:6379", "unix:///run/redis.sock"])
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/0", "redis://localhost/0", "redis://[::1]:6379", "unix:///run/redis.sock"]
+)
 def test_redis_on_this_machine_needs_neither_password_nor_tls(url):
     assert insecure_settings({**SAFE, "REDIS_URL": url}) == []
 

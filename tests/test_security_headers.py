@@ -11,8 +11,15 @@ PAGES = ["/", "/auth/login", "/auth/register", "/healthz", "/no-such-page"]
 def test_every_response_carries_the_security_headers(client, path):
     headers = client.get(path).headers
     csp = headers["Content-Security-Policy"]
-    for directive in ("default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'",
-                      "form-action 'self'", "base-uri 'none'", "object-src 'none'"):
+    for directive in (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"

@@ -2,10 +2,9 @@
 
 import time
 
-from tests.conftest import store_key
-
 from app.extensions import db
 from app.models import SignIn
+from tests.conftest import store_key
 
 
 def set_cookie_headers(response, name):

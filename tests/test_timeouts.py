@@ -7,10 +7,10 @@ from sqlalchemy import event
 
 from app.extensions import db
 
+
 @pytest.fixture
 def app(any_backend_app):
     return any_backend_app
-
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ def test_the_tutorial_index_links_to_every_chapter_and_each_opens(client):
     assert index.status_code == 200
     chapters = [href for href in links(index.get_data(as_text=True)) if re.fullmatch(r"\d\d-[a-z0-9-]+", href)]
     assert len(chapters) == 14
-    for chapter in chapters + ["threat-model"]:
+    for chapter in [*chapters, "threat-model"]:
         page = client.get(f"/tutorial/{chapter}")
         assert page.status_code == 200, chapter
         assert "<h1>" in page.get_data(as_text=True), chapter

@@ -110,9 +110,13 @@ def site(tmp_path_factory):
             "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
         }
         app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=1)
-        init_db = subprocess.run(  # noqa: S603 - fixed argument list
+        init_db = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-            env=app_server.env, cwd=ROOT, capture_output=True, text=True, check=False,
+            env=app_server.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert init_db.returncode == 0, f"flask init-db failed:\n{init_db.stdout}{init_db.stderr}"
         running.callback(app_server.stop)

@@ -49,8 +49,7 @@ def app_environment(**settings):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN_"))
-        and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
+        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
     }
     env.update(settings)
     return env
@@ -87,7 +86,7 @@ class Deployment:
 
     def init_db(self, redis_url, database_url=None):
         """Create the tables with ``flask init-db``, as an operator would."""
-        subprocess.run(  # noqa: S603 - a fixed command line
+        subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
             env=app_environment(**self.settings(redis_url, database_url)),
             cwd=ROOT,

@@ -62,9 +62,7 @@ def test_signing_out_on_one_instance_ends_the_session_on_the_other(instances, mo
     assert sent_to_sign_in(stolen_copy.get(b, "/dashboard"))
 
 
-def test_revoking_other_sessions_on_one_instance_ends_a_session_used_on_the_other(
-    instances, module_deployment
-):
+def test_revoking_other_sessions_on_one_instance_ends_a_session_used_on_the_other(instances, module_deployment):
     a, b = instances
     username = unique_username()
     laptop, phone = module_deployment.browser(), module_deployment.browser()

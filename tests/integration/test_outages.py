@@ -61,9 +61,7 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
 
     deployment.redis(port=store.port)
 
-    wait_until(
-        lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the app to see Redis again"
-    )
+    wait_until(lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the app to see Redis again")
     # This Redis kept nothing on disk, so the old session is gone: back to sign-in.
     assert sent_to_sign_in(user.get(app, "/dashboard"))
     user.login(app, username)
@@ -141,8 +139,11 @@ def test_sessions_survive_a_redis_restart_with_an_append_only_file(deployment):
     store.kill()
     deployment.redis("durable-redis", port=store.port, extra=durable)
 
-    wait_until(lambda: is_signed_in(browser.get(app, "/dashboard")), timeout=RECOVERY_DEADLINE,
-               what="the session to be served again")
+    wait_until(
+        lambda: is_signed_in(browser.get(app, "/dashboard")),
+        timeout=RECOVERY_DEADLINE,
+        what="the session to be served again",
+    )
     assert browser.server_errors() == []
 
 
@@ -187,15 +188,26 @@ class ThrowawayPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def create(self):
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale",
-                  "-E", "UTF8", "--no-sync")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync"
+        )
         return self
 
     def start(self):
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
-                   f"-c unix_socket_directories={self.root} -c fsync=off")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "postgres.log"),
-                  "-o", options, "-w", "-t", "30", "start")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
         return self
 
     def stop(self):
@@ -207,7 +219,7 @@ class ThrowawayPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self, program, *args):
-        subprocess.run(  # noqa: S603 - fixed programs from PostgreSQL's own bin folder
+        subprocess.run(
             [str(self.bindir / program), *args],
             user=self.account,
             cwd=self.root,
@@ -219,9 +231,7 @@ class ThrowawayPostgres:
 
 def postgres_bindir():
     """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
-    versions = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: float(path.parts[-3])
-    )
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda path: float(path.parts[-3]))
     return versions[-1].parent if versions else None
 
 
@@ -229,8 +239,10 @@ def postgres_bindir():
 def postgres():
     bindir = postgres_bindir()
     if bindir is None:
-        pytest.skip("SKIPPED LOUDLY: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
-                    "(apt-get install postgresql); the unreachable-database test still runs")
+        pytest.skip(
+            "SKIPPED LOUDLY: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
+            "(apt-get install postgresql); the unreachable-database test still runs"
+        )
     account = None
     if os.geteuid() == 0:
         try:
@@ -266,8 +278,11 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
     postgres.start()
 
     # The session lived in Redis and the sign-in row in PostgreSQL: both are still there.
-    wait_until(lambda: is_signed_in(user.get(app, "/dashboard")), timeout=RECOVERY_DEADLINE,
-               what="the app to reach PostgreSQL again")
+    wait_until(
+        lambda: is_signed_in(user.get(app, "/dashboard")),
+        timeout=RECOVERY_DEADLINE,
+        what="the app to reach PostgreSQL again",
+    )
     assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "database": "ok"})
     visitor.login(app, username)
     assert is_signed_in(visitor.get(app, "/dashboard"))

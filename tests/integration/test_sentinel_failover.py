@@ -79,9 +79,7 @@ def test_a_signed_in_user_stays_signed_in_through_a_failover(deployment):
     assert is_signed_in(browser.get(app, "/dashboard"))
     session_key = session_store_key(browser.session_id)
     wait_until(lambda: replica.client().exists(session_key), what="the session to reach the replica")
-    wait_until(
-        lambda: sentinel.knows_healthy_replica(replica.port), what="the sentinel to see the replica in sync"
-    )
+    wait_until(lambda: sentinel.knows_healthy_replica(replica.port), what="the sentinel to see the replica in sync")
 
     primary.kill()
 

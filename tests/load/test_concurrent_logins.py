@@ -92,8 +92,12 @@ def post_form(browser, site, path, fields):
     def send():
         # Over HTTPS Flask-WTF also wants a Referer of the same origin.
         return browser.post(
-            site.url + path, data=data, headers={"Referer": site.url + "/"},
-            verify=site.ca_pem, allow_redirects=False, timeout=REQUEST_TIMEOUT,
+            site.url + path,
+            data=data,
+            headers={"Referer": site.url + "/"},
+            verify=site.ca_pem,
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
         )
 
     return send
@@ -101,8 +105,12 @@ def post_form(browser, site, path, fields):
 
 def register(site, username, password):
     with requests.Session() as browser:
-        assert post_form(browser, site, "/auth/register",
-                         {"username": username, "password": password, "confirm": password})().status_code == 303
+        assert (
+            post_form(
+                browser, site, "/auth/register", {"username": username, "password": password, "confirm": password}
+            )().status_code
+            == 303
+        )
 
 
 def guess_all_at_once(site, usernames):
@@ -112,8 +120,9 @@ def guess_all_at_once(site, usernames):
     def guess(username):
         with requests.Session() as browser:
             try:
-                send = post_form(browser, site, "/auth/login",
-                                 {"username": username, "password": secrets.token_urlsafe(12)})
+                send = post_form(
+                    browser, site, "/auth/login", {"username": username, "password": secrets.token_urlsafe(12)}
+                )
             except BaseException:
                 barrier.abort()  # the others would wait for this thread forever
                 raise
@@ -145,8 +154,10 @@ def test_fifty_simultaneous_guesses_at_fifty_accounts_pass_the_address_limit_by_
 
     counts = guess_all_at_once(site, usernames)
 
-    print(f"\n(b) {GUESSES} guesses at {GUESSES} accounts: {describe(counts)}, "
-          f"{counts[401] - ADDRESS_LIMIT} past the address limit")
+    print(
+        f"\n(b) {GUESSES} guesses at {GUESSES} accounts: {describe(counts)}, "
+        f"{counts[401] - ADDRESS_LIMIT} past the address limit"
+    )
     assert not [status for status in counts if status >= 500], describe(counts)
     assert set(counts) <= {401, 429}, describe(counts)
     assert ADDRESS_LIMIT <= counts[401] <= MOST_FAILURES_FROM_ONE_ADDRESS

@@ -27,8 +27,12 @@ FORMS = [
 @pytest.fixture
 def signed_in(make_app):
     # High limits: the fuzzer is not an attacker the limiter should stop.
-    app = make_app(LOGIN_RATE_LIMIT="100000/minute", REGISTER_RATE_LIMIT="100000/minute",
-                   REAUTH_RATE_LIMIT="100000/minute", ACCOUNT_LOGIN_RATE_LIMIT="100000/minute")
+    app = make_app(
+        LOGIN_RATE_LIMIT="100000/minute",
+        REGISTER_RATE_LIMIT="100000/minute",
+        REAUTH_RATE_LIMIT="100000/minute",
+        ACCOUNT_LOGIN_RATE_LIMIT="100000/minute",
+    )
     auth = AuthActions(app, app.test_client())
     auth.create_user()
     auth.login()
@@ -68,8 +72,11 @@ def test_arbitrary_cookie_headers_never_cause_a_5xx(signed_in):
 
     @FUZZ
     # Any bytes but CR and LF, which cannot occur inside an HTTP header at all.
-    @given(session=cookie_value, remember=cookie_value,
-           raw=st.binary(max_size=300).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"")))
+    @given(
+        session=cookie_value,
+        remember=cookie_value,
+        raw=st.binary(max_size=300).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"")),
+    )
     def attempt(session, remember, raw):
         client = app.test_client()
         header = f"__Host-session={session}; __Host-remember={remember}".encode("latin-1", "replace")

@@ -71,13 +71,17 @@ def test_csrf_on_every_post(app, victim):
 
 def test_stored_xss_through_username_or_user_agent(app, client):
     token = csrf_token_from(client.get("/auth/register"))
-    response = client.post("/auth/register", data={"username": "<script>alert(1)</script>", "password": PASSWORD,
-                                                   "confirm": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/auth/register",
+        data={"username": "<script>alert(1)</script>", "password": PASSWORD, "confirm": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 400
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
 
     mallory = fresh(app)
-    mallory.client.environ_base["HTTP_USER_AGENT"] = '"><script>alert(1)</script> Chrome/1.0 <img src=x onerror=alert(2)>'
+    mallory.client.environ_base["HTTP_USER_AGENT"] = (
+        '"><script>alert(1)</script> Chrome/1.0 <img src=x onerror=alert(2)>'
+    )
     mallory.create_user("mallory")
     mallory.login("mallory")
     for page in ("/account/sessions", "/account/activity", "/dashboard"):
@@ -85,8 +89,18 @@ def test_stored_xss_through_username_or_user_agent(app, client):
         assert "<script>alert" not in text and "onerror=alert" not in text, page
 
 
-@pytest.mark.parametrize("target", ["//evil.com", "/\\evil.com", "https://evil.com", "https:evil.com",
-                                    "%2F%2Fevil.com", "javascript:alert(1)", "/\t/evil.com"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.com",
+        "/\\evil.com",
+        "https://evil.com",
+        "https:evil.com",
+        "%2F%2Fevil.com",
+        "javascript:alert(1)",
+        "/\t/evil.com",
+    ],
+)
 def test_open_redirect(auth, target):
     auth.create_user()
     response = auth.login(path="/auth/login?next=" + quote(target, safe=""))
@@ -116,16 +130,19 @@ def test_user_enumeration_by_message(auth):
 
 def test_user_enumeration_by_timing(make_app):
     """Medians of repeated tries: an unknown name must cost a password hash too."""
-    app = make_app(LOGIN_RATE_LIMIT="1000/minute", ACCOUNT_LOGIN_RATE_LIMIT="1000/minute",
-                   PASSWORD_HASH_MEMORY_COST=32 * 1024, PASSWORD_HASH_TIME_COST=2)
+    app = make_app(
+        LOGIN_RATE_LIMIT="1000/minute",
+        ACCOUNT_LOGIN_RATE_LIMIT="1000/minute",
+        PASSWORD_HASH_MEMORY_COST=32 * 1024,
+        PASSWORD_HASH_TIME_COST=2,
+    )
     actions = fresh(app)
     actions.create_user()
 
     def timed_attempt(username):
         token = actions.token()
         started = time.perf_counter()
-        actions.client.post("/auth/login", data={"username": username, "password": "wrong guess",
-                                                 "csrf_token": token})
+        actions.client.post("/auth/login", data={"username": username, "password": "wrong guess", "csrf_token": token})
         return time.perf_counter() - started
 
     # Interleaved, so that load on the machine slows both kinds of attempt alike.

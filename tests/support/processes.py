@@ -71,7 +71,11 @@ class Process:
     def start(self):
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            self.args, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd,
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=self.cwd,
             start_new_session=True,
         )
         self._log = log
@@ -110,8 +114,20 @@ class RedisServer(Process):
         self.password = password
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        args = [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.directory), "--save", "", "--appendonly", "no", *extra]
+        args = [
+            redis_server_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *extra,
+        ]
         if password:
             args += ["--requirepass", password]
         super().__init__(args, self.directory / f"redis-{self.port}.log")
@@ -132,8 +148,11 @@ class RedisServer(Process):
 
 def app_environment(settings):
     """This process's environment without any app setting of its own, plus ``settings``."""
-    clean = {key: value for key, value in os.environ.items()
-             if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
+    }
     return {**clean, **settings}
 
 
@@ -145,8 +164,18 @@ class AppServer(Process):
         self.tls = bool(certfile)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "wsgi:app"]
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "wsgi:app",
+        ]
         if certfile:
             args += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
         super().__init__(args, self.directory / f"gunicorn-{self.port}.log", env=app_environment(env))
@@ -178,7 +207,12 @@ def init_db(env):
     """Create the tables with ``flask init-db`` in a child process with ``env``."""
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-        env=app_environment(env), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        env=app_environment(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"flask init-db failed:\n{result.stdout}{result.stderr}")
