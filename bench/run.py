@@ -40,7 +40,15 @@ sys.path.insert(0, str(ROOT))
 from bench.baseline_app import create_app as create_baseline_app  # noqa: E402
 from bench.baseline_app import session_cookie as baseline_session_cookie  # noqa: E402
 from config import ProductionConfig  # noqa: E402
-from tests.support.processes import AppServer, Process, RedisServer, free_port, wait_until  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    AppServer,
+    Process,
+    RedisServer,
+    app_environment,
+    flask_command,
+    free_port,
+    wait_until,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 WRK_SCRIPT = BENCH_DIR / "report.lua"
@@ -140,8 +148,8 @@ def run_benchmark(options, workdir, started):
     redis_server.start()
 
     settings = app_settings(redis_server.url, workdir)
-    flask_cli(settings, "init-db")
-    flask_cli(settings, "create-user", USERNAME, "--password", password)
+    flask_command(settings, ["init-db"])
+    flask_command(settings, ["create-user", USERNAME, "--password", password])
     app = AppServer(workdir / "app", settings, workers=options.workers)
     started.append(app)
     app.start()
@@ -198,32 +206,11 @@ def app_settings(redis_url, workdir):
     }
 
 
-def flask_cli(settings, *arguments):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in settings
-    }
-    environment.update(settings)
-    finished = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *arguments],
-        env=environment,
-        cwd=ROOT,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if finished.returncode != 0:
-        raise BenchError(f"flask {arguments[0]} failed:\n{finished.stdout}{finished.stderr}")
-
-
 def baseline_server(directory, secret_key, workers):
     """The baseline app under the app's own gunicorn settings (threads, access log)."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("FLASK_", "GUNICORN_"))}
-    environment.update(BASELINE_SECRET_KEY=secret_key, GUNICORN_THREADS=str(GUNICORN_THREADS))
+    environment = app_environment({"BASELINE_SECRET_KEY": secret_key, "GUNICORN_THREADS": str(GUNICORN_THREADS)})
     server = Process(
         [
             sys.executable,

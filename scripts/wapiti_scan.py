@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Run as a file, Python puts scripts/ on the path, not the project root.
 sys.path.insert(0, str(ROOT))
 
-from tests.support.processes import AppServer, RedisServer, free_port, tls_files  # noqa: E402
+from tests.support.processes import flask_command, free_port, start_production_site  # noqa: E402
 
 SCANNER_PACKAGE = "wapiti3"
 SCANNER_VERSION = "3.2.3"  # the newest release that still runs on Python 3.11
@@ -199,40 +199,10 @@ def scanner_interpreter():
 
 def start_site(running, directory):
     """Start Redis and the app as production runs them, with one user; ``running`` stops both."""
-    ca_pem, cert_pem, key_pem = tls_files(directory / "tls")
-    redis_server = RedisServer(directory / "redis")
-    running.callback(redis_server.stop)
-    redis_server.start()
-    env = {
-        "APP_ENV": "production",
-        "FLASK_SECRET_KEY": secrets.token_hex(32),
-        "REDIS_URL": redis_server.url,
-        "DATABASE_URL": f"sqlite:///{directory / 'app.db'}",
-        "FLASK_TRUSTED_HOSTS": '["127.0.0.1"]',
-        **SCAN_RATE_LIMITS,
-    }
-    site = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=2)
-    flask_command(site.env, ["init-db"])
+    site = start_production_site(running, directory, SCAN_RATE_LIMITS, workers=2)
     password = secrets.token_urlsafe(24)
-    flask_command(site.env, ["create-user", SCAN_USERNAME], stdin=f"{password}\n{password}\n")
-    running.callback(site.stop)
-    site.start(verify=str(ca_pem))
-    return site, ca_pem, password
-
-
-def flask_command(env, args, stdin=None):
-    completed = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        env=env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"flask {args[0]} failed:\n{completed.stdout}{completed.stderr}")
+    flask_command(site.app.env, ["create-user", SCAN_USERNAME], stdin=f"{password}\n{password}\n")
+    return site, site.ca_pem, password
 
 
 class Scanner:

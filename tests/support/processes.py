@@ -203,19 +203,20 @@ class ProductionSite(NamedTuple):
     app: AppServer
 
 
-def init_db(env):
-    """Create the tables with ``flask init-db`` in a child process with ``env``."""
+def flask_command(env, args, stdin=None):
+    """Run ``flask --app wsgi ARGS`` in a child process with the app settings ``env``."""
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         env=app_environment(env),
         cwd=ROOT,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"flask init-db failed:\n{result.stdout}{result.stderr}")
+        raise RuntimeError(f"flask {args[0]} failed:\n{result.stdout}{result.stderr}")
 
 
 def start_production_site(running, directory, settings=None, workers=1):
@@ -237,7 +238,7 @@ def start_production_site(running, directory, settings=None, workers=1):
         "FLASK_TRUSTED_HOSTS": '["127.0.0.1"]',
         **(settings or {}),
     }
-    init_db(env)
+    flask_command(env, ["init-db"])
     app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=workers)
     running.callback(app_server.stop)
     app_server.start(verify=str(ca_pem))
