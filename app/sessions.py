@@ -22,9 +22,9 @@ from flask_session.redis import RedisSessionInterface
 from . import clock, cookies, redis_connection
 from .tokens import sha256_hex
 
-# Pages that work without the session store: a visitor can still read the landing
-# page and a load balancer can still ask for health while Redis is down.
-ENDPOINTS_WITHOUT_SESSION = {"static", "main.index", "main.healthz"}
+# Pages that work without the session store: a visitor can still read the public
+# pages and a load balancer can still ask for health while Redis is down.
+ENDPOINTS_WITHOUT_SESSION = {"static", "main.index", "main.privacy", "main.tutorial", "main.healthz"}
 
 
 class SessionStoreUnavailable(Exception):
