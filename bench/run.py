@@ -109,6 +109,10 @@ def parse_arguments():
         "--redis-requests", type=int, default=1000, help="dashboard requests for the Redis command count (default 1000)"
     )
     parser.add_argument(
+        "--database-url",
+        help="an empty database for the app (default: a new SQLite file); e.g. postgresql://postgres@127.0.0.1/bench",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=BENCH_DIR / "RESULTS.md",
@@ -147,7 +151,7 @@ def run_benchmark(options, workdir, started):
     started.append(redis_server)
     redis_server.start()
 
-    settings = app_settings(redis_server.url, workdir)
+    settings = app_settings(redis_server.url, options.database_url or f"sqlite:///{workdir / 'bench.db'}")
     flask_command(settings, ["init-db"])
     flask_command(settings, ["create-user", USERNAME, "--password", password])
     app = AppServer(workdir / "app", settings, workers=options.workers)
@@ -188,13 +192,13 @@ def run_benchmark(options, workdir, started):
     return render_report(options, results, redis_calls, memory, store, load_at_start)
 
 
-def app_settings(redis_url, workdir):
+def app_settings(redis_url, database_url):
     """Production settings, plus what the bench needs: plain HTTP, raised sign-in limits."""
     return {
         "APP_ENV": "production",
         "FLASK_SECRET_KEY": secrets.token_hex(32),
         "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+        "DATABASE_URL": database_url,
         # wrk speaks plain HTTP, but production cookies are Secure "__Host-" cookies
         # and CSRF checks the Referer on HTTPS. With one trusted proxy, the app takes
         # X-Forwarded-Proto: https from the bench as a TLS-terminating proxy's word and
@@ -518,6 +522,7 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
     else:
         p99_verdict = f"not comparable (run with --connections {TARGET_CONNECTIONS})"
     hash_memory_mib = ProductionConfig.PASSWORD_HASH_MEMORY_COST // 1024
+    database_kind = "PostgreSQL" if (options.database_url or "").startswith("postgres") else "SQLite"
     breakdown = ", ".join(f"{name} {calls:.3f}" for name, calls in sorted(redis_calls["by_command"].items()))
 
     lines = [
@@ -567,7 +572,7 @@ def render_report(options, results, redis_calls, memory, store, load_at_start):
         "Notes:",
         "",
         "- The app runs in its production configuration (`APP_ENV=production`, Secure `__Host-` cookies, "
-        "CSRF with the Referer check, Redis sessions, SQLite database). wrk speaks plain HTTP, so the app "
+        f"CSRF with the Referer check, Redis sessions, {database_kind} database). wrk speaks plain HTTP, so the app "
         "trusts one proxy (`FLASK_TRUSTED_PROXIES=1`) and every request carries `X-Forwarded-Proto: https` "
         "and `X-Forwarded-For`, as a TLS-terminating proxy would add: TLS itself is not measured.",
         f"- Failed sign-ins: the sign-in rate limits were raised to `{RAISED_LIMIT}` "
