@@ -50,6 +50,8 @@ def make_app(tmp_path, request):
         app = create_app(settings, instance_path=tmp_path / f"instance{len(built)}")
         if create_tables:
             with app.app_context():
+                # A shared TEST_DATABASE_URL may hold tables from an interrupted run.
+                db.drop_all()
                 db.create_all()
             built.append(app)
         return app
