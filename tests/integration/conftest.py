@@ -7,18 +7,14 @@ to test an outage, a test stops a real server.
 """
 
 import itertools
-import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from app.tokens import sha256_hex
-from tests.support.processes import ROOT, AppServer, RedisServer, tls_files
+from tests.support.processes import AppServer, RedisServer, flask_command, tls_files
 
 SESSION_COOKIE = "__Host-session"
 PASSWORD = "correct horse battery staple"
@@ -37,22 +33,6 @@ def pytest_configure(config):
 def unique_username(prefix="user"):
     """A new account name for each call: every test in a deployment gets its own users."""
     return f"{prefix}{next(_usernames)}-{secrets.token_hex(3)}"
-
-
-def session_store_key(session_id):
-    """The Redis key of a session: ``session:`` and the SHA-256 of its id (app/sessions.py)."""
-    return "session:" + sha256_hex(session_id)
-
-
-def app_environment(**settings):
-    """Our environment without any app setting of its own, plus ``settings`` (as AppServer does)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
-    }
-    env.update(settings)
-    return env
 
 
 class Deployment:
@@ -86,14 +66,7 @@ class Deployment:
 
     def init_db(self, redis_url, database_url=None):
         """Create the tables with ``flask init-db``, as an operator would."""
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
-            env=app_environment(**self.settings(redis_url, database_url)),
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        flask_command(self.settings(redis_url, database_url), ["init-db"])
 
     def app(self, redis_url, database_url=None, init_db=True):
         """Start one more app instance (gunicorn, one worker, TLS) on a free port."""

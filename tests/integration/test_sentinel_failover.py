@@ -8,9 +8,10 @@ it is under way the app may answer 503 ("try again shortly"), never 500.
 import pytest
 import redis
 
+from tests.conftest import store_key
 from tests.support.processes import Process, free_port, redis_server_binary, wait_until
 
-from .conftest import is_signed_in, session_store_key, unique_username
+from .conftest import is_signed_in, unique_username
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +78,7 @@ def test_a_signed_in_user_stays_signed_in_through_a_failover(deployment):
     browser = deployment.browser()
     browser.register(app, unique_username())
     assert is_signed_in(browser.get(app, "/dashboard"))
-    session_key = session_store_key(browser.session_id)
+    session_key = store_key(browser.session_id)
     wait_until(lambda: replica.client().exists(session_key), what="the session to reach the replica")
     wait_until(lambda: sentinel.knows_healthy_replica(replica.port), what="the sentinel to see the replica in sync")
 
