@@ -8,6 +8,10 @@ Secure, and then keep the stale value.
 
 from flask import current_app
 
+# The flags of every cookie set here (the privacy page lists them from these).
+HTTPONLY = True
+SAMESITE = "Lax"
+
 
 def set_cookie(response, name, value, lifetime):
     """Set a host-only, HttpOnly, SameSite=Lax cookie; Secure wherever sessions are."""
@@ -17,8 +21,8 @@ def set_cookie(response, name, value, lifetime):
         max_age=int(lifetime.total_seconds()),
         path="/",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
+        httponly=HTTPONLY,
+        samesite=SAMESITE,
     )
 
 
@@ -31,6 +35,6 @@ def expire(response, name):
         max_age=0,
         path="/",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
+        httponly=HTTPONLY,
+        samesite=SAMESITE,
     )

@@ -8,6 +8,8 @@ from what the code does: a cookie added without an entry here fails a test
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from . import cookies
+
 
 def cookie_inventory():
     """Every cookie the site can set: name, purpose, lifetime and flags."""
@@ -41,13 +43,13 @@ def cookie_inventory():
                 "someone guessing your password elsewhere cannot lock you out."
             ),
             "lifetime": _duration(config["DEVICE_COOKIE_DURATION"]),
-            "flags": _flags(config["SESSION_COOKIE_SECURE"], True, "Lax"),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], cookies.HTTPONLY, cookies.SAMESITE),
         },
         {
             "name": config["LANGUAGE_COOKIE_NAME"],
             "purpose": _l("Only if you pick a language with the switch at the bottom of the page."),
             "lifetime": _duration(config["LANGUAGE_COOKIE_DURATION"]),
-            "flags": _flags(config["SESSION_COOKIE_SECURE"], True, "Lax"),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], cookies.HTTPONLY, cookies.SAMESITE),
         },
     ]
 

@@ -47,6 +47,7 @@ from tests.support.processes import (  # noqa: E402
     app_environment,
     flask_command,
     free_port,
+    gunicorn_command,
     wait_until,
 )
 
@@ -216,18 +217,7 @@ def baseline_server(directory, secret_key, workers):
     port = free_port()
     environment = app_environment({"BASELINE_SECRET_KEY": secret_key, "GUNICORN_THREADS": str(GUNICORN_THREADS)})
     server = Process(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "bench.baseline_app:create_app()",
-        ],
+        gunicorn_command(port, workers, "bench.baseline_app:create_app()"),
         directory / f"gunicorn-{port}.log",
         env=environment,
     )

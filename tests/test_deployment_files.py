@@ -12,6 +12,7 @@ import yaml
 
 from app import create_app
 from config import BaseConfig
+from tests.support.tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ENV = {
@@ -118,15 +119,11 @@ def test_dockerfile_copies_every_top_level_part_the_app_needs():
 def test_caddy_accepts_the_caddyfile():
     """The real Caddy parses the proxy config (CI installs Debian's caddy)."""
     import json
-    import os
     import shutil
     import subprocess
 
     caddy = shutil.which("caddy")
-    if caddy is None:
-        if os.environ.get("CI"):
-            pytest.fail("caddy is not installed (apt-get install caddy)")
-        pytest.skip("SKIPPED LOUDLY: caddy is not installed (apt-get install caddy)")
+    require(caddy is not None, "caddy is not installed (apt-get install caddy)")
     result = subprocess.run(
         [caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter", "caddyfile"],
         capture_output=True,

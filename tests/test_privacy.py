@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from app.extensions import db
 from app.models import SecurityEvent, SignIn, User
 from tests.conftest import AuthActions
@@ -34,13 +32,6 @@ def test_privacy_page_states_lifetimes_from_the_config(make_app):
     page = app.test_client().get("/privacy").get_data(as_text=True)
     assert "7 days" in page and "45 days" in page
     assert "no consent banner is needed" in page
-
-
-@pytest.fixture
-def signed_in(auth):
-    auth.create_user()
-    auth.login()
-    return auth
 
 
 def test_export_holds_everything_stored_about_the_user_and_no_secret(app, signed_in):

@@ -12,13 +12,6 @@ def app(any_backend_app):
     return any_backend_app
 
 
-@pytest.fixture
-def signed_in(auth):
-    auth.create_user()
-    auth.login()
-    return auth
-
-
 @pytest.mark.parametrize("path", SENSITIVE_PAGES)
 def test_sensitive_pages_open_right_after_sign_in(signed_in, path):
     assert signed_in.client.get(path).status_code == 200

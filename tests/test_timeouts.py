@@ -13,13 +13,6 @@ def app(any_backend_app):
     return any_backend_app
 
 
-@pytest.fixture
-def signed_in(auth):
-    auth.create_user()
-    auth.login()
-    return auth
-
-
 def test_an_idle_session_ends_after_the_idle_timeout(signed_in, clock):
     clock.advance(minutes=29)
     assert signed_in.client.get("/dashboard").status_code == 200

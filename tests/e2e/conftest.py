@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.support.processes import ROOT, AppServer, RedisServer, tls_files
+from tests.support.tools import require
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -54,15 +55,6 @@ def pytest_terminal_summary(terminalreporter):
             "SKIPPED LOUDLY: tests/e2e, playwright is not installed: pip install -r requirements-dev.txt",
             yellow=True,
         )
-
-
-def require(available, message):
-    """Skip, loudly, when a tool is missing; under CI fail instead."""
-    if available:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import free_port, wait_until
+from tests.support.tools import require
 
 from .conftest import PASSWORD, is_signed_in, sent_to_sign_in, timed, unique_username
 
@@ -238,17 +239,16 @@ def postgres_bindir():
 @pytest.fixture
 def postgres():
     bindir = postgres_bindir()
-    if bindir is None:
-        pytest.skip(
-            "SKIPPED LOUDLY: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin "
-            "(apt-get install postgresql); the unreachable-database test still runs"
-        )
+    require(
+        bindir is not None,
+        "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)",
+    )
     account = None
     if os.geteuid() == 0:
         try:
             account = pwd.getpwnam("postgres").pw_name
         except KeyError:
-            pytest.skip("SKIPPED LOUDLY: running as root, and no 'postgres' account to run PostgreSQL as")
+            require(False, "running as root, and no 'postgres' account to run PostgreSQL as")
     server = ThrowawayPostgres(bindir, account)
     try:
         yield server.create().start()

@@ -14,7 +14,6 @@ A 401 means a password was checked, a 429 that a limit stopped the guess first.
 Run with ``pytest -s`` to see the counts.
 """
 
-import os
 import re
 import secrets
 import shutil
@@ -27,6 +26,7 @@ import pytest
 import requests
 
 from tests.support.processes import start_production_site
+from tests.support.tools import require
 
 GUESSES = 50
 WORKERS, THREADS = 2, 4
@@ -54,11 +54,7 @@ REQUEST_TIMEOUT = 20
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The app in its production config, over HTTPS, with 2 workers of 4 threads."""
-    if shutil.which("redis-server") is None:
-        message = "redis-server not found: apt-get install redis-server"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
+    require(shutil.which("redis-server") is not None, "redis-server not found: apt-get install redis-server")
     directory = tmp_path_factory.mktemp("load")
     settings = {
         "GUNICORN_THREADS": str(THREADS),

@@ -156,6 +156,22 @@ def app_environment(settings):
     return {**clean, **settings}
 
 
+def gunicorn_command(port, workers, application):
+    """gunicorn with the project's own config file, on a loopback port."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        application,
+    ]
+
+
 class AppServer(Process):
     """The app under gunicorn with the given environment, optionally over TLS."""
 
@@ -164,18 +180,7 @@ class AppServer(Process):
         self.tls = bool(certfile)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        args = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(workers),
-            "wsgi:app",
-        ]
+        args = gunicorn_command(self.port, workers, "wsgi:app")
         if certfile:
             args += ["--certfile", str(certfile), "--keyfile", str(keyfile)]
         super().__init__(args, self.directory / f"gunicorn-{self.port}.log", env=app_environment(env))
