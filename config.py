@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from dotenv import load_dotenv
 
@@ -191,7 +191,8 @@ def load_config(app, overrides=None):
     """Fill ``app.config`` for the environment named by ``APP_ENV`` (default: production).
 
     Order, later wins: the environment's class, ``FLASK_*`` variables, the named
-    variables (``REDIS_URL``, ``DATABASE_URL``), then ``overrides`` (used by tests).
+    variables (``REDIS_URL``, ``DATABASE_URL``), secrets from files (see
+    ``SECRET_FILES``), then ``overrides`` (used by tests).
     """
     load_dotenv()
     overrides = dict(overrides or {})
@@ -204,6 +205,7 @@ def load_config(app, overrides=None):
     for name, setting in (("REDIS_URL", "REDIS_URL"), ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")):
         if os.environ.get(name):
             app.config[setting] = os.environ[name]
+    _load_secret_files(app.config)
     app.config.update(overrides)
 
     config = app.config
@@ -227,6 +229,58 @@ def load_config(app, overrides=None):
         problems = fatal_problems(config)
         if problems:
             raise InsecureConfigError("; ".join(problems))
+
+
+# Secrets that may be read from a file named by a variable instead (Docker's "*_FILE"
+# convention). A file never shows in `docker inspect`, in a process's environment or
+# in a crash report's dump of it, and docker compose makes these files on first start
+# (deploy/make-secrets.sh). Variable -> (setting, where the value goes).
+SECRET_FILES = {
+    "FLASK_SECRET_KEY_FILE": ("SECRET_KEY", "value"),
+    "REDIS_PASSWORD_FILE": ("REDIS_URL", "password in the URL"),
+    "DATABASE_PASSWORD_FILE": ("SQLALCHEMY_DATABASE_URI", "password in the URL"),
+}
+URL_VARIABLES = {"REDIS_URL": "REDIS_URL", "SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
+
+
+def _load_secret_files(config):
+    # from_prefixed_env copied FLASK_SECRET_KEY_FILE in as a setting; it is no setting.
+    config.pop("SECRET_KEY_FILE", None)
+    for variable, (setting, target) in SECRET_FILES.items():
+        path = os.environ.get(variable)
+        if not path:
+            continue
+        secret = _read_secret_file(variable, path)
+        if target == "value":
+            if os.environ.get("FLASK_SECRET_KEY"):
+                raise InsecureConfigError(f"set FLASK_SECRET_KEY or {variable}, not both")
+            config[setting] = secret
+            continue
+        url_variable = URL_VARIABLES[setting]
+        if not config.get(setting):
+            raise InsecureConfigError(f"{variable} is set but {url_variable} is not")
+        config[setting] = _url_with_password(config[setting], secret, url_variable, variable)
+
+
+def _read_secret_file(variable, path):
+    try:
+        secret = Path(path).read_text().strip()
+    except OSError as error:
+        raise InsecureConfigError(f"cannot read {variable} ({path}): {error.strerror}") from None
+    if not secret:
+        raise InsecureConfigError(f"{variable} ({path}) is empty")
+    return secret
+
+
+def _url_with_password(url, password, url_variable, variable):
+    """``url`` with ``password`` in it, quoted: any character is safe in the file."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    username, _, existing = credentials.partition(":")
+    if existing:
+        raise InsecureConfigError(f"{url_variable} holds a password already; set it there or in {variable}, not both")
+    netloc = f"{username}:{quote(password, safe='')}@{hosts}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def fatal_problems(config):

@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from app import create_app
-from config import DevelopmentConfig, InsecureConfigError, ProductionConfig, TestingConfig
+from config import SECRET_FILES, DevelopmentConfig, InsecureConfigError, ProductionConfig, TestingConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "Zq8vN2rT5wY1bC4eG7jK0mP3sU6xA9dF"
@@ -17,7 +18,7 @@ STRONG_KEY = "Zq8vN2rT5wY1bC4eG7jK0mP3sU6xA9dF"
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith("FLASK_") or name in ("APP_ENV", "REDIS_URL", "DATABASE_URL"):
+        if name.startswith("FLASK_") or name in ("APP_ENV", "REDIS_URL", "DATABASE_URL", *SECRET_FILES):
             monkeypatch.delenv(name)
     # A developer's .env must not leak into these tests.
     monkeypatch.setattr("config.load_dotenv", lambda: None)
@@ -28,7 +29,7 @@ def production_env(**changes):
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL")
+        if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL", *SECRET_FILES)
     }
     env.update(APP_ENV="production", FLASK_SECRET_KEY=STRONG_KEY, REDIS_URL="redis://127.0.0.1:6379/0")
     env.update(changes)
@@ -45,6 +46,7 @@ def production_env(**changes):
         ({"REDIS_URL": None}, "REDIS_URL is not set"),
         ({"FLASK_SESSION_COOKIE_SECURE": "false"}, "SESSION_COOKIE_SECURE is off"),
         ({"APP_ENV": "staging"}, "is not one of"),
+        ({"FLASK_SECRET_KEY": None, "FLASK_SECRET_KEY_FILE": "/no/such/file"}, "cannot read FLASK_SECRET_KEY_FILE"),
     ],
 )
 def test_production_refuses_to_start_with_one_clear_line(tmp_path, changes, reason):
@@ -157,3 +159,57 @@ def test_lifetimes_can_be_given_in_seconds(clean_env, tmp_path):
     app = create_app({"APP_ENV": "testing", "SECRET_KEY": STRONG_KEY}, instance_path=tmp_path)
     assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=10)
     assert app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=1)
+
+
+def secret_file(tmp_path, name, value):
+    path = tmp_path / name
+    path.write_text(value + "\n")  # a trailing newline, as editors and `echo` leave one
+    return str(path)
+
+
+def test_secrets_can_come_from_files(clean_env, tmp_path):
+    """The compose way (deploy/make-secrets.sh): no secret in any variable."""
+    password = "p@ss:w/rd%?#"  # every character that means something in a URL
+    clean_env.setenv("FLASK_SECRET_KEY_FILE", secret_file(tmp_path, "key", STRONG_KEY))
+    clean_env.setenv("REDIS_URL", "redis://redis:6379/0")
+    clean_env.setenv("REDIS_PASSWORD_FILE", secret_file(tmp_path, "redis", password))
+    clean_env.setenv("DATABASE_URL", "postgresql://app@db:5432/app")
+    clean_env.setenv("DATABASE_PASSWORD_FILE", secret_file(tmp_path, "db", password))
+    app = create_app(instance_path=tmp_path)
+    config = app.config
+    assert config["SECRET_KEY"] == STRONG_KEY
+    assert "SECRET_KEY_FILE" not in config
+    # Both Redis users (sessions, rate limiter) and SQLAlchemy get the password back intact.
+    assert app.extensions["redis"].connection_pool.connection_kwargs["password"] == password
+    assert config["RATELIMIT_STORAGE_URI"] == config["REDIS_URL"]
+    database_url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    assert (database_url.drivername, database_url.username, database_url.password) == (
+        "postgresql+psycopg",
+        "app",
+        password,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "reason"),
+    [
+        ({"FLASK_SECRET_KEY": STRONG_KEY, "FLASK_SECRET_KEY_FILE": "key"}, "not both"),
+        ({"FLASK_SECRET_KEY_FILE": "empty"}, "is empty"),
+        ({"FLASK_SECRET_KEY_FILE": "missing"}, "cannot read FLASK_SECRET_KEY_FILE"),
+        ({"REDIS_URL": None, "REDIS_PASSWORD_FILE": "key"}, "REDIS_PASSWORD_FILE is set but REDIS_URL is not"),
+        ({"REDIS_URL": "redis://:old@redis:6379/0", "REDIS_PASSWORD_FILE": "key"}, "holds a password already"),
+        ({"DATABASE_URL": "postgresql://app:old@db/app", "DATABASE_PASSWORD_FILE": "key"}, "not both"),
+    ],
+)
+def test_ambiguous_or_unreadable_secret_files_stop_the_start(clean_env, tmp_path, variables, reason):
+    files = {"key": secret_file(tmp_path, "key", STRONG_KEY), "empty": secret_file(tmp_path, "empty", "")}
+    files["missing"] = str(tmp_path / "missing")
+    settings = {"FLASK_SECRET_KEY": STRONG_KEY, "REDIS_URL": "redis://redis:6379/0", **variables}
+    for name, value in settings.items():
+        if value is None:
+            continue
+        clean_env.setenv(name, files.get(value, value) if name.endswith("_FILE") else value)
+    if "FLASK_SECRET_KEY_FILE" in variables and "FLASK_SECRET_KEY" not in variables:
+        clean_env.delenv("FLASK_SECRET_KEY")
+    with pytest.raises(InsecureConfigError, match=reason):
+        create_app(instance_path=tmp_path)

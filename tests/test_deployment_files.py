@@ -1,35 +1,32 @@
 """docker-compose.yml, the Dockerfile and gunicorn.conf.py agree with the app.
 
 No Docker engine runs in CI, so these checks read the files: the services exist,
-their variables are ones the app reads, and the health checks hit real routes.
+their variables are ones the app reads, and the health checks hit real routes. What
+can run without Docker does: the secrets script, and the Redis service's command and
+health check with a real redis-server.
 """
 
+import os
 import re
+import shutil
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
+from flask import Flask
 
 from app import create_app
-from config import BaseConfig
+from config import SECRET_FILES, BaseConfig
+from tests.support.processes import free_port, wait_until
 from tests.support.tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_ENV = {
-    "FLASK_SECRET_KEY": "c0mp0se-t3st-k3y-7f3a9b2c4d6e8f1a3b5c7d9e",
-    "REDIS_PASSWORD": "redis-pw",
-    "POSTGRES_PASSWORD": "db-pw",
-}
-
-
-def interpolate(value):
-    """Resolve ${NAME}, ${NAME:?message} and ${NAME:-default} the way compose does."""
-
-    def resolve(match):
-        name, _, default = match.group(1).partition(":")
-        return SAMPLE_ENV.get(name, default[1:] if default.startswith("-") else "")
-
-    return re.sub(r"\$\{([^}]+)\}", resolve, value)
+# Where the compose services see the generated secrets.
+SECRETS_MOUNT = "/run/app-secrets"
+SECRET_NAMES = ("secret_key", "redis_password", "postgres_password")
 
 
 @pytest.fixture(scope="module")
@@ -37,41 +34,147 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+def make_secrets(directory):
+    """Run deploy/make-secrets.sh as the make-secrets service does, owned by us."""
+    result = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "make-secrets.sh"), str(directory)],
+        env={**os.environ, "SECRETS_OWNER": str(os.getuid())},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return {name: (directory / name).read_text() for name in SECRET_NAMES}
+
+
+def on_this_machine(value, secrets_dir):
+    """A compose value as the container gets it with no .env file, the volume here.
+
+    Compose puts in the default of each ${NAME:-default} and turns "$$" into "$".
+    """
+    value = re.sub(r"(?<!\$)\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    return value.replace("$$", "$").replace(SECRETS_MOUNT, str(secrets_dir))
+
+
+@pytest.fixture
+def secrets_dir(tmp_path):
+    directory = tmp_path / "secrets"
+    directory.mkdir()
+    return directory
+
+
 def test_compose_has_the_expected_services(compose):
-    assert set(compose["services"]) == {"proxy", "init-db", "web", "redis", "db"}
+    assert set(compose["services"]) == {"make-secrets", "proxy", "init-db", "web", "redis", "db"}
 
 
-def test_web_environment_builds_a_production_app(compose, monkeypatch, tmp_path):
-    environment = {key: interpolate(str(value)) for key, value in compose["services"]["web"]["environment"].items()}
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+def test_compose_needs_nothing_filled_in_and_holds_no_secret():
+    text = (ROOT / "docker-compose.yml").read_text()
+    # Every ${VARIABLE} has a default ("$$" is a literal "$" for the container's shell).
+    variables = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
+    assert variables == ["FLASK_SECRET_KEY_FALLBACKS:-[]"]
+    assert "PASSWORD:" not in text
+    assert "FLASK_SECRET_KEY:" not in text
+
+
+def test_make_secrets_makes_each_secret_once_random_and_private(secrets_dir):
+    first = make_secrets(secrets_dir)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in first.values())
+    assert len(set(first.values())) == len(SECRET_NAMES)
+    for name in SECRET_NAMES:
+        assert stat.S_IMODE((secrets_dir / name).stat().st_mode) == 0o400
+    # A restart keeps them: the database was created with this password.
+    assert make_secrets(secrets_dir) == first
+    other = secrets_dir.parent / "elsewhere"
+    other.mkdir()
+    assert make_secrets(other) != first
+
+
+def test_every_service_that_reads_secrets_waits_for_them(compose):
+    services = compose["services"]
+
+    def waits_for_secrets(name):
+        needs = services[name].get("depends_on", {})
+        return "make-secrets" in needs or any(waits_for_secrets(other) for other in needs)
+
+    readers = []
+    for name, service in services.items():
+        mounts = [volume for volume in service.get("volumes", []) if isinstance(volume, dict)]
+        secret_mounts = [mount for mount in mounts if mount["source"] == "app-secrets"]
+        if secret_mounts:
+            readers.append(name)
+            assert all(mount["read_only"] for mount in secret_mounts), name
+            assert waits_for_secrets(name), name
+    assert set(readers) == {"init-db", "web", "redis", "db"}
+    assert services["make-secrets"]["volumes"][-1] == f"app-secrets:{SECRETS_MOUNT}"
+
+
+def test_web_environment_builds_a_production_app_from_the_generated_secrets(
+    compose, monkeypatch, tmp_path, secrets_dir
+):
+    secrets = make_secrets(secrets_dir)
+    for name, value in compose["services"]["web"]["environment"].items():
+        monkeypatch.setenv(name, on_this_machine(str(value), secrets_dir))
     monkeypatch.setattr("config.load_dotenv", lambda: None)
     app = create_app(instance_path=tmp_path)
     assert app.config["APP_ENV"] == "production"
-    assert app.config["REDIS_URL"] == "redis://:redis-pw@redis:6379/0"
-    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://app:db-pw@db:5432/app"
+    assert app.config["SECRET_KEY"] == secrets["secret_key"]
+    assert app.config["SECRET_KEY_FALLBACKS"] == []
+    assert app.config["REDIS_URL"] == f"redis://:{secrets['redis_password']}@redis:6379/0"
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == (
+        f"postgresql+psycopg://app:{secrets['postgres_password']}@db:5432/app"
+    )
     assert app.config["TRUSTED_PROXIES"] == 1
     assert app.config["TRUSTED_HOSTS"] == ["localhost"]
+
+
+def test_database_is_created_with_the_password_the_app_uses(compose):
+    services = compose["services"]
+    assert services["db"]["environment"]["POSTGRES_PASSWORD_FILE"] == f"{SECRETS_MOUNT}/postgres_password"
+    assert services["web"]["environment"]["DATABASE_PASSWORD_FILE"] == f"{SECRETS_MOUNT}/postgres_password"
+    assert services["web"]["environment"]["REDIS_PASSWORD_FILE"] == f"{SECRETS_MOUNT}/redis_password"
 
 
 def test_every_web_variable_is_one_the_app_reads(compose):
     for name in compose["services"]["web"]["environment"]:
         setting = name.removeprefix("FLASK_")
-        assert name in ("APP_ENV", "REDIS_URL", "DATABASE_URL") or hasattr(BaseConfig, setting), name
+        known = name in ("APP_ENV", "REDIS_URL", "DATABASE_URL") or name in SECRET_FILES
+        assert known or hasattr(BaseConfig, setting) or setting in Flask.default_config, name
 
 
-def test_secrets_are_required_not_defaulted(compose):
-    environment = compose["services"]["web"]["environment"]
-    assert environment["FLASK_SECRET_KEY"].startswith("${FLASK_SECRET_KEY:?")
+def test_redis_starts_persistent_with_the_generated_password(compose, monkeypatch, tmp_path, secrets_dir):
+    """The redis service's own command and health check, run here by a real redis-server."""
+    require(shutil.which("redis-server") is not None, "redis-server not found (apt-get install redis-server)")
+    secrets = make_secrets(secrets_dir)
+    service = compose["services"]["redis"]
+    assert service["entrypoint"] == ["sh", "-c"]
+    port = free_port()
+    # The image's entrypoint only drops root before it starts redis-server; here the
+    # server also stays off the standard port and keeps its files in tmp_path.
+    here = f"redis-server --port {port} --dir {tmp_path} --save ''"
+    command = on_this_machine(service["command"][0], secrets_dir).replace("docker-entrypoint.sh redis-server", here)
+    server = subprocess.Popen(["sh", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        authenticated = redis.Redis(port=port, password=secrets["redis_password"])
+        wait_until(authenticated.ping, what="redis-server from the compose command")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port).ping()
+        assert authenticated.config_get("appendonly") == {"appendonly": "yes"}
 
+        kind, health = service["healthcheck"]["test"]
+        assert kind == "CMD-SHELL"
+        health = on_this_machine(health, secrets_dir).replace("redis-cli", f"redis-cli -p {port}")
+        assert subprocess.run(["sh", "-c", health], timeout=30).returncode == 0
 
-def test_redis_persists_and_needs_a_password(compose):
-    redis = compose["services"]["redis"]
-    command = redis["command"]
-    assert command[command.index("--appendonly") + 1] == "yes"
-    assert "--requirepass" in command
-    assert any(volume.endswith(":/data") for volume in redis["volumes"])
-    assert "healthcheck" in redis
+        # And the app, configured like the web service, gets in with the password file.
+        for name, value in compose["services"]["web"]["environment"].items():
+            monkeypatch.setenv(name, on_this_machine(str(value), secrets_dir))
+        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        monkeypatch.setattr("config.load_dotenv", lambda: None)
+        app = create_app(instance_path=tmp_path / "instance")
+        assert app.extensions["redis"].ping()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_database_keeps_its_data_and_has_a_health_check(compose):
@@ -119,8 +222,6 @@ def test_dockerfile_copies_every_top_level_part_the_app_needs():
 def test_caddy_accepts_the_caddyfile():
     """The real Caddy parses the proxy config (CI installs Debian's caddy)."""
     import json
-    import shutil
-    import subprocess
 
     caddy = shutil.which("caddy")
     require(caddy is not None, "caddy is not installed (apt-get install caddy)")
