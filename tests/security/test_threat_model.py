@@ -5,15 +5,22 @@ that it fails. The table in the docs links every row to the test here.
 """
 
 import re
+import shutil
 import statistics
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from app.extensions import db
 from app.models import SignIn, User
 from tests.conftest import AuthActions, csrf_token_from, store_key
+from tests.support.processes import RedisServer
+from tests.support.tools import require
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PASSWORD = "correct horse battery"
 
@@ -201,3 +208,40 @@ def test_host_header_injection(make_app):
 def test_oversized_input(app, client):
     response = client.post("/auth/login", data={"username": "a", "password": "p" * 50_000})
     assert response.status_code == 413
+
+
+def compose_redis_setting(name):
+    """A setting from the configuration the compose file's Redis service starts with."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["redis"]["command"][0]
+    return re.search(rf"^{re.escape(name)} (\S+)$", command, re.MULTILINE).group(1)
+
+
+def test_session_store_flooding_by_anonymous_visitors(make_app, tmp_path):
+    """Visitors' sessions fill a Redis capped like the compose one: signed-in users stay."""
+    require(shutil.which("redis-server") is not None, "redis-server not found (apt-get install redis-server)")
+    policy = compose_redis_setting("maxmemory-policy")
+    # The compose cap, scaled down so that a few thousand requests reach it.
+    server = RedisServer(tmp_path / "redis", extra=["--maxmemory", "3mb", "--maxmemory-policy", policy]).start()
+    try:
+        app = make_app(REDIS_URL=server.url)
+        user = AuthActions(app, app.test_client())
+        user.create_user()
+        user.login()
+        store = server.client()
+        # Every request of the flood comes without a cookie: a new visitor each time,
+        # and each sign-in form stores that visitor's CSRF secret in a new session.
+        flood = app.test_client(use_cookies=False)
+        requests_sent = 0
+        while store.info("stats")["evicted_keys"] < 2000:
+            assert requests_sent < 40_000, "the flood never reached the memory cap"
+            assert flood.get("/auth/login").status_code == 200
+            requests_sent += 1
+            if requests_sent % 20 == 0:
+                # The signed-in user keeps using the site while the flood goes on.
+                assert user.client.get("/dashboard").status_code == 200
+        assert store.info("memory")["used_memory"] <= 3 * 1024 * 1024
+        page = user.client.get("/dashboard")
+        assert page.status_code == 200
+        assert "alice" in page.get_data(as_text=True)
+    finally:
+        server.stop()
