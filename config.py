@@ -264,7 +264,9 @@ def _load_secret_files(config):
 
 def _read_secret_file(variable, path):
     try:
-        secret = Path(path).read_text().strip()
+        # Only the line ending an editor or `echo` adds is dropped, as the PostgreSQL
+        # image does with its *_FILE variables: a password may start or end with a space.
+        secret = Path(path).read_text().rstrip("\r\n")
     except OSError as error:
         raise InsecureConfigError(f"cannot read {variable} ({path}): {error.strerror}") from None
     if not secret:

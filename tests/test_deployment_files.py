@@ -76,6 +76,14 @@ def test_compose_needs_nothing_filled_in_and_holds_no_secret():
     assert "FLASK_SECRET_KEY:" not in text
 
 
+def test_secrets_belong_to_the_user_the_app_runs_as():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    script = (ROOT / "deploy" / "make-secrets.sh").read_text()
+    uid = re.search(r"useradd .*--uid (\d+) .*\bapp$", dockerfile, re.MULTILINE).group(1)
+    assert re.search(r"^USER app$", dockerfile, re.MULTILINE)
+    assert f"owner=${{SECRETS_OWNER:-{uid}}}" in script
+
+
 def test_make_secrets_makes_each_secret_once_random_and_private(secrets_dir):
     first = make_secrets(secrets_dir)
     assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in first.values())
@@ -159,6 +167,8 @@ def test_redis_starts_persistent_with_the_generated_password(compose, monkeypatc
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=port).ping()
         assert authenticated.config_get("appendonly") == {"appendonly": "yes"}
+        assert authenticated.config_get("maxmemory") == {"maxmemory": str(256 * 1024 * 1024)}
+        assert authenticated.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
 
         kind, health = service["healthcheck"]["test"]
         assert kind == "CMD-SHELL"

