@@ -76,7 +76,11 @@ class BaseConfig:
     # Flask-Limiter. Every RATELIMIT_* value is set here on purpose: init_app keeps
     # the first app's value for some settings that a config leaves out.
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = None  # set from REDIS_URL by load_config
+    RATELIMIT_STORAGE_URI = None  # set from RATE_LIMIT_REDIS_URL or REDIS_URL by load_config
+    # Counters belong in a Redis that never evicts keys (its own server, or REDIS_URL's
+    # if that one has no memory cap): a session store with LRU eviction under a flood
+    # of visitors would drop an account's failed-sign-in counter and reset its limit.
+    RATE_LIMIT_REDIS_URL = None  # RATE_LIMIT_REDIS_URL; REDIS_URL if unset
     RATELIMIT_STORAGE_OPTIONS: ClassVar[dict] = {}  # filled by the factory when Redis is used
     RATELIMIT_STRATEGY = "moving-window"  # exact; fixed windows allow 2x at the edge
     RATELIMIT_HEADERS_ENABLED = True  # gives the 429 page its Retry-After header
@@ -202,7 +206,7 @@ def load_config(app, overrides=None):
     app.config["APP_ENV"] = env_name
     app.config.from_object(CONFIG_BY_NAME[env_name])
     app.config.from_prefixed_env("FLASK")
-    for name, setting in (("REDIS_URL", "REDIS_URL"), ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI")):
+    for name, setting in NAMED_VARIABLES.items():
         if os.environ.get(name):
             app.config[setting] = os.environ[name]
     _load_secret_files(app.config)
@@ -218,7 +222,7 @@ def load_config(app, overrides=None):
     )
     if config["REDIS_URL"]:
         config["SESSION_TYPE"] = "redis"
-        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+        config["RATELIMIT_STORAGE_URI"] = config["RATE_LIMIT_REDIS_URL"] or config["REDIS_URL"]
     elif config["EMBEDDED_STORE_ALLOWED"]:
         config["SESSION_TYPE"] = "cachelib"
         config["RATELIMIT_STORAGE_URI"] = "memory://"
@@ -231,35 +235,44 @@ def load_config(app, overrides=None):
             raise InsecureConfigError("; ".join(problems))
 
 
+# Variables without the FLASK_ prefix, and the setting each one fills.
+NAMED_VARIABLES = {
+    "REDIS_URL": "REDIS_URL",
+    "RATE_LIMIT_REDIS_URL": "RATE_LIMIT_REDIS_URL",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+}
+
 # Secrets that may be read from a file named by a variable instead (Docker's "*_FILE"
 # convention). A file never shows in `docker inspect`, in a process's environment or
 # in a crash report's dump of it, and docker compose makes these files on first start
-# (deploy/make-secrets.sh). Variable -> (setting, where the value goes).
+# (deploy/make-secrets.sh). Variable -> the settings it completes: the secret key
+# itself, or the password of every URL in the list that is set (at least one must be).
 SECRET_FILES = {
-    "FLASK_SECRET_KEY_FILE": ("SECRET_KEY", "value"),
-    "REDIS_PASSWORD_FILE": ("REDIS_URL", "password in the URL"),
-    "DATABASE_PASSWORD_FILE": ("SQLALCHEMY_DATABASE_URI", "password in the URL"),
+    "FLASK_SECRET_KEY_FILE": ("SECRET_KEY",),
+    "REDIS_PASSWORD_FILE": ("REDIS_URL", "RATE_LIMIT_REDIS_URL"),
+    "DATABASE_PASSWORD_FILE": ("SQLALCHEMY_DATABASE_URI",),
 }
-URL_VARIABLES = {"REDIS_URL": "REDIS_URL", "SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
 
 
 def _load_secret_files(config):
     # from_prefixed_env copied FLASK_SECRET_KEY_FILE in as a setting; it is no setting.
     config.pop("SECRET_KEY_FILE", None)
-    for variable, (setting, target) in SECRET_FILES.items():
+    url_variables = {setting: name for name, setting in NAMED_VARIABLES.items()}
+    for variable, settings in SECRET_FILES.items():
         path = os.environ.get(variable)
         if not path:
             continue
         secret = _read_secret_file(variable, path)
-        if target == "value":
+        if settings == ("SECRET_KEY",):
             if os.environ.get("FLASK_SECRET_KEY"):
                 raise InsecureConfigError(f"set FLASK_SECRET_KEY or {variable}, not both")
-            config[setting] = secret
+            config["SECRET_KEY"] = secret
             continue
-        url_variable = URL_VARIABLES[setting]
-        if not config.get(setting):
-            raise InsecureConfigError(f"{variable} is set but {url_variable} is not")
-        config[setting] = _url_with_password(config[setting], secret, url_variable, variable)
+        urls = [setting for setting in settings if config.get(setting)]
+        if not urls:
+            raise InsecureConfigError(f"{variable} is set but {url_variables[settings[0]]} is not")
+        for setting in urls:
+            config[setting] = _url_with_password(config[setting], secret, url_variables[setting], variable)
 
 
 def _read_secret_file(variable, path):
@@ -325,6 +338,8 @@ def insecure_settings(config):
     if str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://"):
         problems.append("rate-limit counters are in memory: each process counts on its own")
     problems.extend(_redis_transport_problems(config.get("REDIS_URL")))
+    if config.get("RATE_LIMIT_REDIS_URL"):
+        problems.extend(_redis_transport_problems(config["RATE_LIMIT_REDIS_URL"]))
     return problems
 
 

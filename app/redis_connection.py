@@ -36,11 +36,15 @@ def client_from_config(config):
 
 def limiter_storage_options(config, client):
     """Options for Flask-Limiter's storage so it fails as fast as the sessions do."""
-    if urlsplit(config["REDIS_URL"]).scheme == SENTINEL_SCHEME:
+    url = config["RATELIMIT_STORAGE_URI"]
+    if urlsplit(url).scheme == SENTINEL_SCHEME:
         # Count on the primary only: a replica may lag behind and under-count.
         return {**_connection_options(config), "use_replicas": False}
-    # Same server: share the session client's pool, timeouts and retries.
-    return {"connection_pool": client.connection_pool}
+    if url == config["REDIS_URL"]:
+        # Same server: share the session client's pool, timeouts and retries.
+        return {"connection_pool": client.connection_pool}
+    # Its own server (RATE_LIMIT_REDIS_URL): its own pool, the same timeouts and retries.
+    return _connection_options(config)
 
 
 def parse_sentinel_url(url):

@@ -19,6 +19,7 @@ import yaml
 from flask import Flask
 
 from app import create_app
+from app.extensions import limiter
 from config import SECRET_FILES, BaseConfig
 from tests.support.processes import free_port, wait_until
 from tests.support.tools import require
@@ -64,7 +65,7 @@ def secrets_dir(tmp_path):
 
 
 def test_compose_has_the_expected_services(compose):
-    assert set(compose["services"]) == {"make-secrets", "proxy", "init-db", "web", "redis", "db"}
+    assert set(compose["services"]) == {"make-secrets", "proxy", "init-db", "web", "redis", "redis-limits", "db"}
 
 
 def test_compose_needs_nothing_filled_in_and_holds_no_secret():
@@ -112,7 +113,7 @@ def test_every_service_that_reads_secrets_waits_for_them(compose):
             readers.append(name)
             assert all(mount["read_only"] for mount in secret_mounts), name
             assert waits_for_secrets(name), name
-    assert set(readers) == {"init-db", "web", "redis", "db"}
+    assert set(readers) == {"init-db", "web", "redis", "redis-limits", "db"}
     assert services["make-secrets"]["volumes"][-1] == f"app-secrets:{SECRETS_MOUNT}"
 
 
@@ -128,6 +129,7 @@ def test_web_environment_builds_a_production_app_from_the_generated_secrets(
     assert app.config["SECRET_KEY"] == secrets["secret_key"]
     assert app.config["SECRET_KEY_FALLBACKS"] == []
     assert app.config["REDIS_URL"] == f"redis://:{secrets['redis_password']}@redis:6379/0"
+    assert app.config["RATELIMIT_STORAGE_URI"] == f"redis://:{secrets['redis_password']}@redis-limits:6379/0"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == (
         f"postgresql+psycopg://app:{secrets['postgres_password']}@db:5432/app"
     )
@@ -149,11 +151,22 @@ def test_every_web_variable_is_one_the_app_reads(compose):
         assert known or hasattr(BaseConfig, setting) or setting in Flask.default_config, name
 
 
-def test_redis_starts_persistent_with_the_generated_password(compose, monkeypatch, tmp_path, secrets_dir):
-    """The redis service's own command and health check, run here by a real redis-server."""
+@pytest.mark.parametrize(
+    ("name", "memory_cap", "eviction", "app_setting"),
+    [
+        # Sessions: capped, least recently used evicted first (see the threat model).
+        ("redis", 256 * 1024 * 1024, "allkeys-lru", "REDIS_URL"),
+        # Rate-limit counters: never evicted.
+        ("redis-limits", 0, "noeviction", "RATE_LIMIT_REDIS_URL"),
+    ],
+)
+def test_redis_starts_persistent_with_the_generated_password(
+    compose, monkeypatch, tmp_path, secrets_dir, name, memory_cap, eviction, app_setting
+):
+    """Each Redis service's own command and health check, run here by a real redis-server."""
     require(shutil.which("redis-server") is not None, "redis-server not found (apt-get install redis-server)")
     secrets = make_secrets(secrets_dir)
-    service = compose["services"]["redis"]
+    service = compose["services"][name]
     assert service["entrypoint"] == ["sh", "-c"]
     port = free_port()
     # The image's entrypoint only drops root before it starts redis-server; here the
@@ -167,8 +180,8 @@ def test_redis_starts_persistent_with_the_generated_password(compose, monkeypatc
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=port).ping()
         assert authenticated.config_get("appendonly") == {"appendonly": "yes"}
-        assert authenticated.config_get("maxmemory") == {"maxmemory": str(256 * 1024 * 1024)}
-        assert authenticated.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+        assert authenticated.config_get("maxmemory") == {"maxmemory": str(memory_cap)}
+        assert authenticated.config_get("maxmemory-policy") == {"maxmemory-policy": eviction}
 
         kind, health = service["healthcheck"]["test"]
         assert kind == "CMD-SHELL"
@@ -178,10 +191,13 @@ def test_redis_starts_persistent_with_the_generated_password(compose, monkeypatc
         # And the app, configured like the web service, gets in with the password file.
         for name, value in compose["services"]["web"]["environment"].items():
             monkeypatch.setenv(name, on_this_machine(str(value), secrets_dir))
-        monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
+        monkeypatch.setenv(app_setting, f"redis://127.0.0.1:{port}/0")
         monkeypatch.setattr("config.load_dotenv", lambda: None)
         app = create_app(instance_path=tmp_path / "instance")
-        assert app.extensions["redis"].ping()
+        if app_setting == "REDIS_URL":
+            assert app.extensions["redis"].ping()
+        else:
+            assert limiter.storage.check()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -210,27 +210,37 @@ def test_oversized_input(app, client):
     assert response.status_code == 413
 
 
-def compose_redis_setting(name):
-    """A setting from the configuration the compose file's Redis service starts with."""
-    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["redis"]["command"][0]
-    return re.search(rf"^{re.escape(name)} (\S+)$", command, re.MULTILINE).group(1)
+def compose_redis_setting(service, name):
+    """A setting from the configuration a compose Redis service starts with, or None."""
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service]["command"][0]
+    found = re.search(rf"^{re.escape(name)} (\S+)$", command, re.MULTILINE)
+    return found and found.group(1)
 
 
-def test_session_store_flooding_by_anonymous_visitors(make_app, tmp_path):
-    """Visitors' sessions fill a Redis capped like the compose one: signed-in users stay."""
+def test_session_store_flooding_by_anonymous_visitors(make_app, redis_url, tmp_path):
+    """Visitors' sessions fill a Redis capped like the compose one.
+
+    Signed-in users keep their sessions, and the rate-limit counters, in their own
+    Redis as in the compose file, keep counting: a flood cannot reset a limit.
+    """
     require(shutil.which("redis-server") is not None, "redis-server not found (apt-get install redis-server)")
-    policy = compose_redis_setting("maxmemory-policy")
+    policy = compose_redis_setting("redis", "maxmemory-policy")
+    assert compose_redis_setting("redis-limits", "maxmemory-policy") is None  # Redis's default: noeviction
     # The compose cap, scaled down so that a few thousand requests reach it.
-    server = RedisServer(tmp_path / "redis", extra=["--maxmemory", "3mb", "--maxmemory-policy", policy]).start()
+    sessions = RedisServer(tmp_path / "redis", extra=["--maxmemory", "3mb", "--maxmemory-policy", policy]).start()
     try:
-        app = make_app(REDIS_URL=server.url)
+        app = make_app(REDIS_URL=sessions.url, RATE_LIMIT_REDIS_URL=redis_url)
         user = AuthActions(app, app.test_client())
         user.create_user()
         user.login()
-        store = server.client()
+        # Someone guessing alice's password from many addresses uses 9 of the 10
+        # attempts the account allows per 15 minutes, then floods.
+        guesses = [fresh(app, f"198.51.100.{n}").login(password=f"guess {n}").status_code for n in range(9)]
+        assert guesses == [401] * 9
         # Every request of the flood comes without a cookie: a new visitor each time,
         # and each sign-in form stores that visitor's CSRF secret in a new session.
         flood = app.test_client(use_cookies=False)
+        store = sessions.client()
         requests_sent = 0
         while store.info("stats")["evicted_keys"] < 2000:
             assert requests_sent < 40_000, "the flood never reached the memory cap"
@@ -242,5 +252,7 @@ def test_session_store_flooding_by_anonymous_visitors(make_app, tmp_path):
         page = user.client.get("/dashboard")
         assert page.status_code == 200
         assert "alice" in page.get_data(as_text=True)
+        after = [fresh(app, f"198.51.100.{n}").login(password=f"guess {n}").status_code for n in range(9, 11)]
+        assert after == [401, 429]
     finally:
-        server.stop()
+        sessions.stop()
