@@ -254,6 +254,10 @@ SECRET_FILES = {
 }
 
 
+# Every variable the app reads besides the FLASK_* ones.
+OTHER_VARIABLES = ("APP_ENV", *NAMED_VARIABLES, *SECRET_FILES)
+
+
 def _load_secret_files(config):
     # from_prefixed_env copied FLASK_SECRET_KEY_FILE in as a setting; it is no setting.
     config.pop("SECRET_KEY_FILE", None)

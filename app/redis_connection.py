@@ -44,7 +44,9 @@ def limiter_storage_options(config, client):
         # Same server: share the session client's pool, timeouts and retries.
         return {"connection_pool": client.connection_pool}
     # Its own server (RATE_LIMIT_REDIS_URL): its own pool, the same timeouts and retries.
-    return _connection_options(config)
+    # Always a pool, never bare options: Flask-Limiter merges the options of every
+    # init_app, so a pool left by an earlier app in the same process would win.
+    return {"connection_pool": redis.ConnectionPool.from_url(url, **_connection_options(config))}
 
 
 def parse_sentinel_url(url):

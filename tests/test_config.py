@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from config import SECRET_FILES, DevelopmentConfig, InsecureConfigError, ProductionConfig, TestingConfig
+from config import (
+    OTHER_VARIABLES,
+    DevelopmentConfig,
+    InsecureConfigError,
+    ProductionConfig,
+    TestingConfig,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "Zq8vN2rT5wY1bC4eG7jK0mP3sU6xA9dF"
@@ -18,7 +24,7 @@ STRONG_KEY = "Zq8vN2rT5wY1bC4eG7jK0mP3sU6xA9dF"
 @pytest.fixture
 def clean_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith("FLASK_") or name in ("APP_ENV", "REDIS_URL", "DATABASE_URL", *SECRET_FILES):
+        if name.startswith("FLASK_") or name in OTHER_VARIABLES:
             monkeypatch.delenv(name)
     # A developer's .env must not leak into these tests.
     monkeypatch.setattr("config.load_dotenv", lambda: None)
@@ -27,9 +33,7 @@ def clean_env(monkeypatch):
 
 def production_env(**changes):
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("FLASK_") and key not in ("REDIS_URL", "DATABASE_URL", *SECRET_FILES)
+        key: value for key, value in os.environ.items() if not key.startswith("FLASK_") and key not in OTHER_VARIABLES
     }
     env.update(APP_ENV="production", FLASK_SECRET_KEY=STRONG_KEY, REDIS_URL="redis://127.0.0.1:6379/0")
     env.update(changes)

@@ -1,5 +1,9 @@
 """Brute force: failed sign-ins and sign-ups are limited per client address."""
 
+import redis
+
+from tests.conftest import AuthActions
+
 
 def test_sixth_failed_login_in_a_minute_is_429_with_retry_after(auth):
     auth.create_user()
@@ -74,3 +78,19 @@ def test_counters_live_in_redis(auth, redis_client):
     auth.create_user()
     auth.login(password="wrong password")
     assert any(b"ratelimit/127.0.0.1/auth.login" in key for key in redis_client.scan_iter())
+
+
+def test_counters_can_live_in_a_redis_of_their_own(make_app, redis_url):
+    """RATE_LIMIT_REDIS_URL: counters apart from the sessions, which may be evicted."""
+    counters_url = redis_url.rsplit("/", 1)[0] + "/1"
+    app = make_app(RATE_LIMIT_REDIS_URL=counters_url)
+    counters, sessions = redis.Redis.from_url(counters_url), app.extensions["redis"]
+    try:
+        auth = AuthActions(app, app.test_client())
+        auth.create_user()
+        assert auth.login(password="wrong password").status_code == 401
+        assert any(b"ratelimit" in key for key in counters.scan_iter())
+        assert not any(b"ratelimit" in key for key in sessions.scan_iter())
+        assert any(key.startswith(b"session:") for key in sessions.scan_iter())
+    finally:
+        counters.flushdb()

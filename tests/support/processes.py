@@ -18,6 +18,8 @@ from typing import NamedTuple
 import redis
 import requests
 
+from config import OTHER_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 20
 
@@ -151,7 +153,7 @@ def app_environment(settings):
     clean = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in ("REDIS_URL", "DATABASE_URL", "APP_ENV")
+        if not key.startswith(("FLASK_", "GUNICORN_")) and key not in OTHER_VARIABLES
     }
     return {**clean, **settings}
 
