@@ -142,6 +142,10 @@ class Rounds:
             timeouts=sum(run.timeouts for run in runs),
         )
 
+    def rounds_under(self, label, milliseconds):
+        """In how many rounds the route's p99 stayed under ``milliseconds``."""
+        return sum(run.p99_ms < milliseconds for run in self.runs[label])
+
     def worst_p99(self, label):
         return max(run.p99_ms for run in self.runs[label])
 
@@ -245,23 +249,19 @@ def run_benchmark(options, workdir, started):
     # as session memory). Memory is measured before the anonymous login-page run
     # fills Redis with sessions, and the failed sign-ins come last: their slow
     # requests outlive wrk's run and would overlap whatever came next.
+    targets = {
+        BASELINE: (baseline.url, "/", f"session={baseline_cookie}"),
+        REDIS_REFERENCE: (redis_reference.url, "/", f"session={redis_reference_cookie}"),
+        DASHBOARD: (app.url, "/dashboard", f"{SESSION_COOKIE}={user.session_id}"),
+    }
     compared = Rounds(options.rounds)
     for round_number in range(options.rounds):
-        warm_up = round_number == 0
-        compared.add(
-            BASELINE,
-            load.run(BASELINE, baseline.url, "/", cookie=f"session={baseline_cookie}", warm_up=warm_up),
-        )
-        compared.add(
-            REDIS_REFERENCE,
-            load.run(
-                REDIS_REFERENCE, redis_reference.url, "/", cookie=f"session={redis_reference_cookie}", warm_up=warm_up
-            ),
-        )
-        compared.add(
-            DASHBOARD,
-            load.run(DASHBOARD, app.url, "/dashboard", cookie=f"{SESSION_COOKIE}={user.session_id}", warm_up=warm_up),
-        )
+        # Each round starts with the next route, so no route always runs first (or
+        # right after the same other one) when the machine's speed drifts.
+        order = list(targets)[round_number % 3 :] + list(targets)[: round_number % 3]
+        for label in order:
+            base_url, path, cookie = targets[label]
+            compared.add(label, load.run(label, base_url, path, cookie=cookie, warm_up=round_number == 0))
     redis_calls = redis_calls_per_request(store, user, options.redis_requests)
     memory = session_memory(store, app.url, user, password, options.sessions)
     layers = breakdown.measure(
@@ -609,24 +609,34 @@ def verdict(met):
     return "**met**" if met else "**NOT met**"
 
 
+def p99_list(runs):
+    """The p99 of each run, in order."""
+    return ", ".join(f"{run.p99_ms:.1f} ms" for run in runs)
+
+
 def percentages(shares):
     return ", ".join(f"{share:.0%}" for share in shares)
 
 
 def render_report(options, compared, others, layers, redis_calls, memory, store, load_at_start):
     rows = [compared.median(label) for label in (BASELINE, REDIS_REFERENCE, DASHBOARD)]
-    dashboard = rows[2]
     dashboard_shares = compared.shares(DASHBOARD)
     reference_shares = compared.shares(REDIS_REFERENCE)
     share = statistics.median(dashboard_shares)
     reference_share = statistics.median(reference_shares)
     share_of_reference = statistics.median(compared.shares(DASHBOARD, reference=REDIS_REFERENCE))
-    worst_p99 = compared.worst_p99(DASHBOARD)
     machine = machine_description(store, options.workers)
     load_at_end = os.getloadavg()
     if options.connections == TARGET_CONNECTIONS:
-        # Judged like the rate: on the median round. The worst round is shown beside it.
-        p99_verdict = verdict(dashboard.p99_ms < MAX_P99_MS)
+        # wrk reports a p99 per run, and percentiles of separate runs cannot be pooled
+        # into one: the verdict counts the rounds instead.
+        rounds_met = compared.rounds_under(DASHBOARD, MAX_P99_MS)
+        if rounds_met == options.rounds:
+            p99_verdict = verdict(True)
+        elif rounds_met == 0:
+            p99_verdict = verdict(False)
+        else:
+            p99_verdict = f"**met in {rounds_met} of {options.rounds} rounds**"
     else:
         p99_verdict = f"not comparable (run with --connections {TARGET_CONNECTIONS})"
     hash_memory_mib = ProductionConfig.PASSWORD_HASH_MEMORY_COST // 1024
@@ -650,7 +660,7 @@ def render_report(options, compared, others, layers, redis_calls, memory, store,
         "each figure is the median round, the share is the median of each round's own share:",
         "",
         "| Route | Requests/s | Share of the baseline | p50 (ms) | p99 (ms) | p99, worst round (ms) "
-        "| Requests | Other statuses / errors |",
+        "| Requests (all rounds) | Other statuses / errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -681,7 +691,7 @@ def render_report(options, compared, others, layers, redis_calls, memory, store,
         f"| {redis_calls['total']:.2f} commands ({commands}); each is one round trip at most "
         f"| {verdict(redis_calls['total'] <= MAX_REDIS_ROUND_TRIPS)} |",
         f"| `/dashboard` p99 < {MAX_P99_MS} ms at {TARGET_CONNECTIONS} connections "
-        f"| {dashboard.p99_ms:.1f} ms in the median round (worst round {worst_p99:.1f} ms) "
+        f"| {p99_list(compared.runs[DASHBOARD])} in the {options.rounds} rounds "
         f"at {options.connections} connections | {p99_verdict} |",
         "",
         f"What the Redis session alone costs: the reference route, which does nothing but read its session "
