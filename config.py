@@ -249,6 +249,8 @@ NAMED_VARIABLES = {
 # itself, or the password of every URL in the list that is set (at least one must be).
 SECRET_FILES = {
     "FLASK_SECRET_KEY_FILE": ("SECRET_KEY",),
+    # One old key per line, newest first; an empty file means none (no rotation going on).
+    "FLASK_SECRET_KEY_FALLBACKS_FILE": ("SECRET_KEY_FALLBACKS",),
     "REDIS_PASSWORD_FILE": ("REDIS_URL", "RATE_LIMIT_REDIS_URL"),
     "DATABASE_PASSWORD_FILE": ("SQLALCHEMY_DATABASE_URI",),
 }
@@ -259,17 +261,23 @@ OTHER_VARIABLES = ("APP_ENV", *NAMED_VARIABLES, *SECRET_FILES)
 
 
 def _load_secret_files(config):
-    # from_prefixed_env copied FLASK_SECRET_KEY_FILE in as a setting; it is no setting.
-    config.pop("SECRET_KEY_FILE", None)
     url_variables = {setting: name for name, setting in NAMED_VARIABLES.items()}
     for variable, settings in SECRET_FILES.items():
+        # from_prefixed_env copied FLASK_*_FILE variables in as settings; they are none.
+        config.pop(variable.removeprefix("FLASK_"), None)
         path = os.environ.get(variable)
         if not path:
             continue
+        if variable.startswith("FLASK_"):
+            plain_variable = variable.removesuffix("_FILE")
+            if os.environ.get(plain_variable):
+                raise InsecureConfigError(f"set {plain_variable} or {variable}, not both")
+        if settings == ("SECRET_KEY_FALLBACKS",):
+            keys = _read_secret_file(variable, path, may_be_empty=True).splitlines()
+            config["SECRET_KEY_FALLBACKS"] = [key for key in keys if key]
+            continue
         secret = _read_secret_file(variable, path)
         if settings == ("SECRET_KEY",):
-            if os.environ.get("FLASK_SECRET_KEY"):
-                raise InsecureConfigError(f"set FLASK_SECRET_KEY or {variable}, not both")
             config["SECRET_KEY"] = secret
             continue
         urls = [setting for setting in settings if config.get(setting)]
@@ -279,14 +287,14 @@ def _load_secret_files(config):
             config[setting] = _url_with_password(config[setting], secret, url_variables[setting], variable)
 
 
-def _read_secret_file(variable, path):
+def _read_secret_file(variable, path, may_be_empty=False):
     try:
         # Only the line ending an editor or `echo` adds is dropped, as the PostgreSQL
         # image does with its *_FILE variables: a password may start or end with a space.
         secret = Path(path).read_text().rstrip("\r\n")
     except OSError as error:
         raise InsecureConfigError(f"cannot read {variable} ({path}): {error.strerror}") from None
-    if not secret:
+    if not secret and not may_be_empty:
         raise InsecureConfigError(f"{variable} ({path}) is empty")
     return secret
 

@@ -194,10 +194,23 @@ def test_secrets_can_come_from_files(clean_env, tmp_path):
     )
 
 
+def test_old_keys_can_come_from_a_file_one_per_line(clean_env, tmp_path):
+    clean_env.setenv("FLASK_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("REDIS_URL", "redis://redis:6379/0")
+    clean_env.setenv("FLASK_SECRET_KEY_FALLBACKS_FILE", secret_file(tmp_path, "old", "newer-old-key\nolder-old-key"))
+    config = create_app(instance_path=tmp_path).config
+    assert config["SECRET_KEY_FALLBACKS"] == ["newer-old-key", "older-old-key"]
+    assert "SECRET_KEY_FALLBACKS_FILE" not in config
+    # No rotation going on: an empty file is no fallback at all.
+    clean_env.setenv("FLASK_SECRET_KEY_FALLBACKS_FILE", secret_file(tmp_path, "none", ""))
+    assert create_app(instance_path=tmp_path).config["SECRET_KEY_FALLBACKS"] == []
+
+
 @pytest.mark.parametrize(
     ("variables", "reason"),
     [
         ({"FLASK_SECRET_KEY": STRONG_KEY, "FLASK_SECRET_KEY_FILE": "key"}, "not both"),
+        ({"FLASK_SECRET_KEY_FALLBACKS": '["old"]', "FLASK_SECRET_KEY_FALLBACKS_FILE": "key"}, "not both"),
         ({"FLASK_SECRET_KEY_FILE": "empty"}, "is empty"),
         ({"FLASK_SECRET_KEY_FILE": "missing"}, "cannot read FLASK_SECRET_KEY_FILE"),
         ({"REDIS_URL": None, "REDIS_PASSWORD_FILE": "key"}, "REDIS_PASSWORD_FILE is set but REDIS_URL is not"),

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Where the compose services see the generated secrets.
 SECRETS_MOUNT = "/run/app-secrets"
 SECRET_NAMES = ("secret_key", "redis_password", "postgres_password")
+SECRETS_SCRIPT = ROOT / "deploy" / "make-secrets.sh"
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,10 @@ def compose():
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def make_secrets(directory):
+def make_secrets(directory, *action):
     """Run deploy/make-secrets.sh as the make-secrets service does, owned by us."""
     result = subprocess.run(
-        ["sh", str(ROOT / "deploy" / "make-secrets.sh"), str(directory)],
+        ["sh", str(SECRETS_SCRIPT), str(directory), *action],
         env={**os.environ, "SECRETS_OWNER": str(os.getuid())},
         capture_output=True,
         text=True,
@@ -49,11 +50,7 @@ def make_secrets(directory):
 
 
 def on_this_machine(value, secrets_dir):
-    """A compose value as the container gets it with no .env file, the volume here.
-
-    Compose puts in the default of each ${NAME:-default} and turns "$$" into "$".
-    """
-    value = re.sub(r"(?<!\$)\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    """A compose value as the container's shell gets it ("$$" is compose's "$"), volume here."""
     return value.replace("$$", "$").replace(SECRETS_MOUNT, str(secrets_dir))
 
 
@@ -70,9 +67,8 @@ def test_compose_has_the_expected_services(compose):
 
 def test_compose_needs_nothing_filled_in_and_holds_no_secret():
     text = (ROOT / "docker-compose.yml").read_text()
-    # Every ${VARIABLE} has a default ("$$" is a literal "$" for the container's shell).
-    variables = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
-    assert variables == ["FLASK_SECRET_KEY_FALLBACKS:-[]"]
+    # No ${VARIABLE} to supply ("$$" is a literal "$" for the container's shell).
+    assert re.search(r"(?<!\$)\$\{", text) is None
     assert "PASSWORD:" not in text
     assert "FLASK_SECRET_KEY:" not in text
 
@@ -91,6 +87,7 @@ def test_make_secrets_makes_each_secret_once_random_and_private(secrets_dir):
     assert len(set(first.values())) == len(SECRET_NAMES)
     for name in SECRET_NAMES:
         assert stat.S_IMODE((secrets_dir / name).stat().st_mode) == 0o400
+    assert (secrets_dir / "previous_secret_keys").read_text() == ""
     # A restart keeps them: the database was created with this password.
     assert make_secrets(secrets_dir) == first
     other = secrets_dir.parent / "elsewhere"
@@ -135,6 +132,26 @@ def test_web_environment_builds_a_production_app_from_the_generated_secrets(
     )
     assert app.config["TRUSTED_PROXIES"] == 1
     assert app.config["TRUSTED_HOSTS"] == ["localhost"]
+
+
+def test_rotating_the_key_keeps_the_old_one_accepted_until_dropped(compose, monkeypatch, tmp_path, secrets_dir):
+    """README, "Rotating the secret key", the compose way: what the restarted web gets."""
+    for name, value in compose["services"]["web"]["environment"].items():
+        monkeypatch.setenv(name, on_this_machine(str(value), secrets_dir))
+    monkeypatch.setattr("config.load_dotenv", lambda: None)
+
+    def keys_after(*action):
+        make_secrets(secrets_dir, *action)
+        config = create_app(instance_path=tmp_path).config
+        return config["SECRET_KEY"], config["SECRET_KEY_FALLBACKS"]
+
+    first, _ = keys_after()
+    second, fallbacks = keys_after("rotate-key")
+    assert second != first and fallbacks == [first]
+    third, fallbacks = keys_after("rotate-key")
+    assert fallbacks == [second, first]  # newest first
+    assert keys_after("drop-old-keys") == (third, [])
+    assert keys_after() == (third, [])  # a plain start changes nothing
 
 
 def test_database_is_created_with_the_password_the_app_uses(compose):
