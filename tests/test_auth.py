@@ -1,9 +1,11 @@
 """Sign-up, sign-in and sign-out through the real forms, with CSRF on."""
 
 import pytest
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import SignIn, User
+from app.passwords import hash_password
 from tests.conftest import csrf_token_from
 
 GOOD_PASSWORD = "correct horse battery"
@@ -178,3 +180,23 @@ def test_login_never_redirects_off_site(auth, target):
     response = auth.login(path="/auth/login?next=" + quote(target, safe=""))
     assert response.status_code == 303
     assert response.headers["Location"] == "/dashboard"
+
+
+def test_two_sign_ups_for_one_name_at_once_give_one_account_and_a_400(app, client, monkeypatch):
+    """Both pass the form's "taken?" check; the database's unique index picks one."""
+    from app.auth import forms
+
+    token = csrf_token_from(client.get("/auth/register"))
+    data = {"username": "Alice", "password": "a long passphrase", "confirm": "a long passphrase", "csrf_token": token}
+    # The other request commits between this one's check and its insert.
+    monkeypatch.setattr(forms.User, "find_by_username", classmethod(lambda cls, name: None))
+    with app.app_context():
+        db.session.add(User(username="alice", password_hash=hash_password("something else entirely")))
+        db.session.commit()
+
+    response = client.post("/auth/register", data=data)
+
+    assert response.status_code == 400
+    assert "That username is taken." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1

@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
 from ..extensions import db
@@ -25,7 +26,14 @@ def register():
     if form.validate_on_submit():
         user = User(username=form.username.data, password_hash=passwords.hash_password(form.password.data))
         db.session.add(user)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The same name, registered by a request that passed the form check at the
+            # same moment: the unique index decides, and this one gets the form's answer.
+            db.session.rollback()
+            form.username.errors.append(_("That username is taken."))
+            return render_template("auth/register.html", form=form), 400
         security_log.record("user_registered", user_id=user.id)
         sign_ins.sign_in(user)
         flash(_("Welcome! Your account is ready."), "success")
