@@ -6,10 +6,10 @@ is free of side effects and every test can build its own app.
 
 from flask_babel import gettext
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from .client_network import client_network
 from .key_rotation import KeyRotatingLoginManager
 
 
@@ -29,6 +29,7 @@ login_manager.localize_callback = gettext
 login_manager.login_message_category = "info"
 # "basic" marks a session non-fresh when the client's address or browser changes.
 login_manager.session_protection = "basic"
-# The client address comes from request.remote_addr, which only a configured
-# ProxyFix may rewrite: a spoofed X-Forwarded-For header cannot dodge a limit.
-limiter = Limiter(key_func=get_remote_address)
+# Per-address limits count the client's address (its /64 for IPv6), taken from
+# request.remote_addr, which only a configured ProxyFix may rewrite: a spoofed
+# X-Forwarded-For header cannot dodge a limit.
+limiter = Limiter(key_func=client_network)

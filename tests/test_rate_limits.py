@@ -94,3 +94,27 @@ def test_counters_can_live_in_a_redis_of_their_own(make_app, redis_url):
         assert any(key.startswith(b"session:") for key in sessions.scan_iter())
     finally:
         counters.flushdb()
+
+
+def test_an_ipv6_client_is_counted_by_its_slash_64(app, auth):
+    """One host has a whole /64: new addresses in it must not mean new guesses."""
+    auth.create_user()
+
+    def guess_from(address):
+        guesser = AuthActions(app, app.test_client())
+        guesser.client.environ_base["REMOTE_ADDR"] = address
+        return guesser.login(password="wrong password").status_code
+
+    same_network = [guess_from(f"2001:db8:1:2::{n:x}") for n in range(1, 9)]
+    assert same_network == [401] * 5 + [429] * 3
+    assert guess_from("2001:db8:1:3::1") == 401  # the neighbouring /64 has its own budget
+
+
+def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(app, auth):
+    auth.create_user()
+    mapped = AuthActions(app, app.test_client())
+    mapped.client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.44"
+    plain = AuthActions(app, app.test_client())
+    plain.client.environ_base["REMOTE_ADDR"] = "192.0.2.44"
+    statuses = [(mapped if n % 2 else plain).login(password="wrong password").status_code for n in range(6)]
+    assert statuses == [401] * 5 + [429]
