@@ -278,4 +278,7 @@ def test_caddy_accepts_the_caddyfile():
     route = json.loads(result.stdout)["apps"]["http"]["servers"]["srv0"]["routes"][0]
     proxy = route["handle"][0]["routes"][0]["handle"][0]
     assert proxy["dynamic_upstreams"] == {"name": "web", "port": "8000", "refresh": 5_000_000_000, "source": "a"}
-    assert proxy["health_checks"]["active"]["uri"] == "/healthz"
+    # Active health checks never run for dynamic upstreams: retries and passive checks do.
+    assert "active" not in proxy.get("health_checks", {})
+    assert proxy["load_balancing"]["try_duration"] == 10_000_000_000
+    assert proxy["health_checks"]["passive"]["fail_duration"] == 30_000_000_000
