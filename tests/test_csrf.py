@@ -4,6 +4,7 @@ import pytest
 
 from app.extensions import db
 from app.models import SignIn, User
+from app.tokens import sha256_hex
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
@@ -30,12 +31,35 @@ def test_register_without_a_token_is_400_and_creates_no_account(app, client):
         assert db.session.query(User).count() == 0
 
 
-def test_logout_without_a_token_is_400_and_keeps_the_user_signed_in(auth):
-    """A cross-site form must not be able to sign people out either."""
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "same-site"}],
+)
+def test_logout_without_a_token_is_400_and_keeps_the_user_signed_in(auth, headers):
+    """A form on another site must not be able to sign people out either."""
     auth.create_user()
     auth.login()
-    assert auth.client.post("/auth/logout").status_code == 400
+    assert auth.client.post("/auth/logout", headers=headers).status_code == 400
     assert auth.client.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}])
+def test_a_sign_out_form_left_open_past_the_idle_timeout_still_signs_out(app, auth, store, headers):
+    """The shared computer: the session ended while the page sat open, remember-me is on."""
+    auth.create_user()
+    auth.login(remember=True)
+    stale_token = auth.token("/dashboard")
+    # The idle timeout ended the session in the store; the remember cookie is still there.
+    app.session_interface.delete_by_hash(sha256_hex(auth.session_cookie()))
+    assert auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]) is not None
+
+    response = auth.client.post("/auth/logout", data={"csrf_token": stale_token}, headers=headers)
+
+    assert response.status_code == 303
+    assert auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]) is None
+    assert auth.client.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 0
 
 
 def test_a_token_from_another_session_is_rejected(app, auth):
