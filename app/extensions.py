@@ -27,8 +27,11 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = N_("Please sign in to see that page.")
 login_manager.localize_callback = gettext
 login_manager.login_message_category = "info"
-# "basic" marks a session non-fresh when the client's address or browser changes.
-login_manager.session_protection = "basic"
+# Off: Flask-Login's protection hashes the raw X-Forwarded-For header, which the
+# client chooses, and "basic" only marks a session non-fresh, which nothing here
+# reads. Stolen sessions are handled by what the server controls: the sign-in row
+# checked on every request, timeouts, revocation and re-authentication (app/sudo.py).
+login_manager.session_protection = None
 # Per-address limits count the client's address (its /64 for IPv6), taken from
 # request.remote_addr, which only a configured ProxyFix may rewrite: a spoofed
 # X-Forwarded-For header cannot dodge a limit.

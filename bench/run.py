@@ -65,9 +65,7 @@ WRK_SCRIPT = BENCH_DIR / "report.lua"
 SESSION_COOKIE = "__Host-session"
 USERNAME = "benchuser"
 WRONG_PASSWORD = "not the password at all"  # noqa: S105 - wrong on purpose
-# Every client of the bench looks like one browser at one address, so Flask-Login's
-# session protection (a hash of address and user agent) sees no change between the
-# sign-in and the load that follows.
+# Every client of the bench looks like one browser at one address.
 USER_AGENT = "session-bench/1.0"
 CLIENT_ADDRESS = "198.51.100.7"
 # Sign-in limits (per address, per account), raised so that the failed-login run
