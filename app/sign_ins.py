@@ -47,10 +47,14 @@ def restart_current_sign_in():
     """Give the current sign-in a new token and session id, and forget remember-me.
 
     Used after a password change: every old copy of this device's session or
-    remember cookie dies with the old token, while the user stays signed in.
+    remember cookie dies with the old token, while the user stays signed in. The
+    password was just typed, so the sign-in gets the lifetime of a new one without
+    remember-me, not what is left of a remembered sign-in's 30 days.
     """
     user = current_user._get_current_object()
-    _activate(user, user.current_sign_in, remember=False)
+    record = user.current_sign_in
+    record.expires_at = clock.utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"]
+    _activate(user, record, remember=False)
 
 
 def renew_session_id():

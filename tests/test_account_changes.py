@@ -131,3 +131,14 @@ def test_security_log_lines_hold_no_secrets(app, auth, caplog):
     assert '"event": "login_failed"' in log and '"event": "login_succeeded"' in log
     assert "wrong password" not in log and "correct horse battery" not in log
     assert remember_or_session not in log
+
+
+def test_a_remembered_sign_in_gets_an_ordinary_lifetime_after_a_password_change(app, auth, clock):
+    auth.create_user()
+    auth.login(remember=True)
+    clock.advance(minutes=5)  # still within the re-authentication window
+    assert change_password(auth).status_code == 303
+    with app.app_context():
+        record = db.session.query(SignIn).one()
+        assert not record.remember
+        assert record.expires_at == clock.now + app.config["PERMANENT_SESSION_LIFETIME"]
