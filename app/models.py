@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Goes up with every password change; a sign-in made with an older password is dead.
+    password_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # A lambda, so a test that replaces clock.utcnow moves this default too.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
 
@@ -78,6 +80,8 @@ class SignIn(db.Model):
     # Hash of the current session id: what the session store's key is made of.
     session_hash: Mapped[str | None] = mapped_column(String(64))
     remember: Mapped[bool] = mapped_column(default=False)
+    # The user's password_version whose password this sign-in was checked against.
+    password_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

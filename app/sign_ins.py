@@ -24,8 +24,15 @@ from .tokens import new_token, sha256_hex
 LOGIN_SESSION_KEYS = ("_user_id", "_fresh", "_id")
 
 
-def sign_in(user, remember=False):
-    """Start a new sign-in for ``user`` after a password check, in a fresh session."""
+def sign_in(user, remember=False, password_version=None):
+    """Start a new sign-in for ``user`` after a password check, in a fresh session.
+
+    ``password_version`` is the user's version read before the password was checked
+    (default: the current one). Threat: a sign-in with the old password that is still
+    being checked when the owner changes it. The change ends every sign-in it can see;
+    this one is written a moment later, with the old version, and dies on its first
+    request (``load_user``).
+    """
     config = current_app.config
     now = clock.utcnow()
     lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
@@ -35,6 +42,7 @@ def sign_in(user, remember=False):
         created_at=now,
         last_seen_at=now,
         expires_at=now + lifetime,
+        password_version=user.password_version if password_version is None else password_version,
         ip_address=request.remote_addr,
         client=user_agents.describe(request.user_agent.string),
     )
@@ -54,6 +62,7 @@ def restart_current_sign_in():
     user = current_user._get_current_object()
     record = user.current_sign_in
     record.expires_at = clock.utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"]
+    record.password_version = user.password_version
     _activate(user, record, remember=False)
 
 
@@ -124,7 +133,7 @@ def load_user(token):
     """Flask-Login's user loader: the user of a live sign-in, or ``None``."""
     record = SignIn.find_by_token(token)
     now = clock.utcnow()
-    if record is not None and has_timed_out(record, now):
+    if record is not None and (has_timed_out(record, now) or predates_password_change(record)):
         end([record])
         record = None
     if record is None:
@@ -156,6 +165,11 @@ def idle_deadline(record):
     if record.remember:
         return None
     return record.last_seen_at + current_app.config["IDLE_TIMEOUT"]
+
+
+def predates_password_change(record):
+    """True for a sign-in made with a password that has been changed since."""
+    return record.password_version != record.user.password_version
 
 
 def has_timed_out(record, now):

@@ -1,9 +1,12 @@
 """Password change, account deletion and the activity page."""
 
 import pytest
+from sqlalchemy import update
 
+from app import passwords
 from app.extensions import db
 from app.models import SecurityEvent, SignIn, User
+from app.passwords import hash_password
 from tests.conftest import AuthActions, csrf_token_from
 
 OLD = "correct horse battery"
@@ -142,3 +145,29 @@ def test_a_remembered_sign_in_gets_an_ordinary_lifetime_after_a_password_change(
         record = db.session.query(SignIn).one()
         assert not record.remember
         assert record.expires_at == clock.now + app.config["PERMANENT_SESSION_LIFETIME"]
+
+
+def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change(app, auth, monkeypatch):
+    """The attacker's password check is still running when the owner changes it."""
+    auth.create_user()
+    attacker = AuthActions(app, app.test_client())
+    token = attacker.token()
+    real_verify = passwords.verify_password
+
+    def owner_changes_the_password_meanwhile(password_hash, password):
+        matches = real_verify(password_hash, password)
+        # The owner's change commits on another connection while the hash is checked.
+        with db.engine.begin() as other_connection:
+            other_connection.execute(
+                update(User).values(password_hash=hash_password(NEW), password_version=User.password_version + 1)
+            )
+        return matches
+
+    monkeypatch.setattr(passwords, "verify_password", owner_changes_the_password_meanwhile)
+    answer = attacker.client.post("/auth/login", data={"username": "alice", "password": OLD, "csrf_token": token})
+    monkeypatch.undo()
+
+    assert answer.status_code == 303  # the old password did match when it was checked
+    assert attacker.client.get("/dashboard").status_code == 302  # but that sign-in is dead
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 0

@@ -85,6 +85,7 @@ def change_password():
     if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
     current_user.password_hash = passwords.hash_password(form.new_password.data)
+    current_user.password_version += 1
     ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
     sign_ins.restart_current_sign_in()
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)

@@ -52,12 +52,14 @@ def login():
         return render_template("auth/login.html", form=form), 400 if form.errors else 200
     username, password = form.username.data, form.password.data
     user = User.find_by_username(username)
+    # Read before the slow password check: a change that lands during it wins.
+    password_version = user.password_version if user else None
     bucket = account_throttle.take_attempt(username, user)
     if not password_matches(user, username, password):
         form.form_errors.append(INVALID_CREDENTIALS)
         return render_template("auth/login.html", form=form), 401
     account_throttle.forget_attempts(bucket)
-    record = sign_ins.sign_in(user, remember=form.remember.data)
+    record = sign_ins.sign_in(user, remember=form.remember.data, password_version=password_version)
     security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
     response = redirect(next_path or url_for("dashboard.index"), 303)
     account_throttle.remember_device(response, user)
