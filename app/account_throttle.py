@@ -12,7 +12,10 @@ failures never block the owner's known browsers. A new browser of the owner's ca
 be blocked for at most one window while an attack is going on.
 
 The slot is taken atomically before the password is checked, so concurrent guesses
-cannot overshoot the limit; a successful sign-in empties the bucket again.
+cannot overshoot the limit; a successful sign-in empties the bucket again. A device
+cookie names the password it signed in with (``password_version``): someone who once
+knew the password cannot keep the cookies they collected then as extra buckets for
+guessing the new one.
 """
 
 import secrets
@@ -48,7 +51,9 @@ def forget_attempts(bucket):
 
 def remember_device(response, user):
     """Mark this browser as one that has signed in to ``user`` before."""
-    value = _serializer().dumps({"user": user.id, "nonce": secrets.token_urlsafe(16)})
+    value = _serializer().dumps(
+        {"user": user.id, "password": user.password_version, "nonce": secrets.token_urlsafe(16)}
+    )
     cookies.set_cookie(
         response, current_app.config["DEVICE_COOKIE_NAME"], value, current_app.config["DEVICE_COOKIE_DURATION"]
     )
@@ -71,6 +76,8 @@ def _known_device(user):
         return None
     if not isinstance(payload, dict) or payload.get("user") != user.id:
         return None
+    if payload.get("password") != user.password_version:
+        return None  # made before the password changed
     return payload.get("nonce")
 
 

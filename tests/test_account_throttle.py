@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, csrf_token_from
 
 
 def from_address(app, address):
@@ -82,3 +82,28 @@ def test_a_successful_sign_in_empties_the_bucket(app, owner):
     assert [from_address(app, f"203.0.113.{n}").login(password="wrong password").status_code for n in range(11)] == [
         401
     ] * 10 + [429]
+
+
+def test_device_cookies_from_before_a_password_change_grant_no_bucket(app, owner):
+    """Someone who once knew the password kept the device cookie they got then."""
+    former = from_address(app, "203.0.113.70")
+    assert former.login().status_code == 303
+    former.logout()
+    assert owner.login().status_code == 303
+    page = owner.client.get("/account/password")
+    new_password = "a brand new passphrase"
+    owner.client.post(
+        "/account/password",
+        data={
+            "current_password": "correct horse battery",
+            "new_password": new_password,
+            "confirm": new_password,
+            "csrf_token": csrf_token_from(page),
+        },
+    )
+    spray(app, 10)
+    # Their old device cookie now counts in the account's bucket, which is full.
+    assert former.login(password="a guess at the new one").status_code == 429
+    # The owner's browser got a new cookie with the new password: it still has its own.
+    owner.logout()
+    assert owner.login(password=new_password).status_code == 303

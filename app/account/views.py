@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import data_export, passwords, rate_limits, security_log, sign_ins
+from .. import account_throttle, data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
 from ..models import SecurityEvent, SignIn
 from ..sudo import own_password_confirmed, reauth_required
@@ -92,6 +92,8 @@ def change_password():
     flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
     sign_ins.forget_remember_cookie(response)
+    # This browser stays a known device for the new password (the old cookie names the old one).
+    account_throttle.remember_device(response, current_user)
     return response
 
 
