@@ -49,11 +49,10 @@ def forget_attempts(bucket):
         limiter.limiter.clear(item, "account-login", bucket)
 
 
-def remember_device(response, user):
-    """Mark this browser as one that has signed in to ``user`` before."""
-    value = _serializer().dumps(
-        {"user": user.id, "password": user.password_version, "nonce": secrets.token_urlsafe(16)}
-    )
+def remember_device(response, user, password_version=None):
+    """Mark this browser as one that has signed in to ``user`` (with ``password_version``)."""
+    version = user.password_version if password_version is None else password_version
+    value = _serializer().dumps({"user": user.id, "password": version, "nonce": secrets.token_urlsafe(16)})
     cookies.set_cookie(
         response, current_app.config["DEVICE_COOKIE_NAME"], value, current_app.config["DEVICE_COOKIE_DURATION"]
     )
@@ -76,7 +75,8 @@ def _known_device(user):
         return None
     if not isinstance(payload, dict) or payload.get("user") != user.id:
         return None
-    if payload.get("password") != user.password_version:
+    # Cookies from before versions were recorded name none: they belong to version 0.
+    if payload.get("password", 0) != user.password_version:
         return None  # made before the password changed
     return payload.get("nonce")
 

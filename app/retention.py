@@ -18,7 +18,11 @@ def purge():
     """Apply the retention periods now; returns counts of what was removed."""
     config = current_app.config
     now = clock.utcnow()
-    timed_out = [record for record in db.session.scalars(select(SignIn)) if sign_ins.has_timed_out(record, now)]
+    timed_out = [
+        record
+        for record in db.session.scalars(select(SignIn))
+        if sign_ins.has_timed_out(record, now) or sign_ins.predates_password_change(record)
+    ]
     sign_ins.end(timed_out)
     anonymised = db.session.execute(
         update(SignIn)

@@ -126,7 +126,7 @@ def live_sign_ins(user):
     """The user's sign-ins that have not timed out, most recently used first."""
     records = db.session.scalars(select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.last_seen_at.desc()))
     now = clock.utcnow()
-    return [record for record in records if not has_timed_out(record, now)]
+    return [record for record in records if not has_timed_out(record, now) and not predates_password_change(record)]
 
 
 def load_user(token):

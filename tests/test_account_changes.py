@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import update
 
-from app import passwords
+from app import account_throttle, passwords, sign_ins
 from app.extensions import db
 from app.models import SecurityEvent, SignIn, User
 from app.passwords import hash_password
@@ -147,7 +147,10 @@ def test_a_remembered_sign_in_gets_an_ordinary_lifetime_after_a_password_change(
         assert record.expires_at == clock.now + app.config["PERMANENT_SESSION_LIFETIME"]
 
 
-def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change(app, auth, monkeypatch):
+# With an outdated hash the sign-in also re-hashes the password it checked, and that
+# write comes after the owner's change: it must not bring the old password back.
+@pytest.mark.parametrize("outdated_hash", [False, True])
+def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change(app, auth, monkeypatch, outdated_hash):
     """The attacker's password check is still running when the owner changes it."""
     auth.create_user()
     attacker = AuthActions(app, app.test_client())
@@ -164,6 +167,7 @@ def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change
         return matches
 
     monkeypatch.setattr(passwords, "verify_password", owner_changes_the_password_meanwhile)
+    monkeypatch.setattr(passwords, "needs_rehash", lambda password_hash: outdated_hash)
     answer = attacker.client.post("/auth/login", data={"username": "alice", "password": OLD, "csrf_token": token})
     monkeypatch.undo()
 
@@ -171,3 +175,20 @@ def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change
     assert attacker.client.get("/dashboard").status_code == 302  # but that sign-in is dead
     with app.app_context():
         assert db.session.query(SignIn).count() == 0
+    # Its device cookie names the old password: no bucket of its own for guessing the new one.
+    with app.test_request_context():
+        device = account_throttle._serializer().loads(attacker.client.get_cookie("__Host-device").value)
+    assert device["password"] == 0
+    # The owner's new password is the one that works.
+    assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 401
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 303
+
+
+def test_sign_ins_made_with_a_changed_password_are_not_listed_as_live(app, auth):
+    auth.create_user()
+    auth.login()
+    with app.app_context():
+        db.session.execute(update(User).values(password_version=User.password_version + 1))
+        db.session.commit()
+        user = db.session.query(User).one()
+        assert sign_ins.live_sign_ins(user) == []

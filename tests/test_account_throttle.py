@@ -2,6 +2,7 @@
 
 import pytest
 
+from app import account_throttle
 from tests.conftest import AuthActions, csrf_token_from
 
 
@@ -107,3 +108,12 @@ def test_device_cookies_from_before_a_password_change_grant_no_bucket(app, owner
     # The owner's browser got a new cookie with the new password: it still has its own.
     owner.logout()
     assert owner.login(password=new_password).status_code == 303
+
+
+def test_a_device_cookie_from_before_password_versions_still_counts(app, owner):
+    """Cookies issued before they named a password version belong to version 0."""
+    with app.test_request_context():
+        old_style = account_throttle._serializer().dumps({"user": 1, "nonce": "issued-before-the-upgrade"})
+    spray(app, 12)
+    owner.client.set_cookie("__Host-device", old_style)
+    assert owner.login().status_code == 303

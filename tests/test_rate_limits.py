@@ -1,5 +1,6 @@
 """Brute force: failed sign-ins and sign-ups are limited per client address."""
 
+import pytest
 import redis
 
 from tests.conftest import AuthActions
@@ -110,10 +111,12 @@ def test_an_ipv6_client_is_counted_by_its_slash_64(app, auth):
     assert guess_from("2001:db8:1:3::1") == 401  # the neighbouring /64 has its own budget
 
 
-def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(app, auth):
+@pytest.mark.parametrize("carrier", ["::ffff:192.0.2.44", "64:ff9b::c000:22c"])
+def test_an_ipv6_address_carrying_an_ipv4_one_counts_as_that_ipv4_address(app, auth, carrier):
+    """IPv4-mapped, or from a NAT64 gateway (64:ff9b::192.0.2.44)."""
     auth.create_user()
     mapped = AuthActions(app, app.test_client())
-    mapped.client.environ_base["REMOTE_ADDR"] = "::ffff:192.0.2.44"
+    mapped.client.environ_base["REMOTE_ADDR"] = carrier
     plain = AuthActions(app, app.test_client())
     plain.client.environ_base["REMOTE_ADDR"] = "192.0.2.44"
     statuses = [(mapped if n % 2 else plain).login(password="wrong password").status_code for n in range(6)]

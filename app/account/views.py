@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .. import account_throttle, data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
-from ..models import SecurityEvent, SignIn
+from ..models import SecurityEvent, SignIn, User
 from ..sudo import own_password_confirmed, reauth_required
 from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm
 
@@ -85,7 +85,9 @@ def change_password():
     if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
     current_user.password_hash = passwords.hash_password(form.new_password.data)
-    current_user.password_version += 1
+    # Counted up in SQL: two changes at the same moment both count.
+    current_user.password_version = User.password_version + 1
+    db.session.flush()
     ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
     sign_ins.restart_current_sign_in()
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)

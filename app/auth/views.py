@@ -4,6 +4,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
@@ -62,7 +63,8 @@ def login():
     record = sign_ins.sign_in(user, remember=form.remember.data, password_version=password_version)
     security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
     response = redirect(next_path or url_for("dashboard.index"), 303)
-    account_throttle.remember_device(response, user)
+    # The device cookie names the password this sign-in was checked with, like the sign-in.
+    account_throttle.remember_device(response, user, password_version=record.password_version)
     return response
 
 
@@ -108,10 +110,17 @@ def password_matches(user, username, password):
         passwords.verify_dummy(password)
         security_log.record("login_failed", username=security_log.fingerprint(username.lower()))
         return False
-    if not passwords.verify_password(user.password_hash, password):
+    checked_hash = user.password_hash
+    if not passwords.verify_password(checked_hash, password):
         security_log.record("login_failed", user_id=user.id)
         return False
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    if passwords.needs_rehash(checked_hash):
+        # Only over the hash that was checked: if the owner changed the password
+        # meanwhile, writing this one would bring the old password back.
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == checked_hash)
+            .values(password_hash=passwords.hash_password(password))
+        )
         db.session.commit()
     return True
