@@ -66,6 +66,17 @@ def restart_current_sign_in():
     _activate(user, record, remember=False)
 
 
+def renew_current_sign_in():
+    """A new token and session id for the current sign-in; remember-me stays as it was.
+
+    Threat: a copy of this device's session or remember cookie, taken by someone who had
+    the browser for a moment. It shares this device's row, so it is not on the devices
+    list and "sign out everywhere else" would keep it; with the old token it dies.
+    """
+    user = current_user._get_current_object()
+    _activate(user, user.current_sign_in, remember=user.current_sign_in.remember)
+
+
 def renew_session_id():
     """A new session id for the current sign-in (re-authentication, remember-me)."""
     sessions.regenerate_id()

@@ -159,3 +159,22 @@ def test_last_seen_is_written_at_most_once_a_minute(app, laptop, clock):
     clock.advance(seconds=31)
     laptop.client.get("/dashboard")
     assert last_seen() == clock.now
+
+
+def test_revoke_others_also_ends_copies_of_this_devices_cookies(app, phone):
+    """Someone copied the phone's cookies: they are on no list, yet they must go too."""
+    copy = device(app, FIREFOX, "203.0.113.99")
+    for name in (app.config["SESSION_COOKIE_NAME"], app.config["REMEMBER_COOKIE_NAME"]):
+        copy.client.set_cookie(name, phone.client.get_cookie(name).value)
+    assert copy.client.get("/dashboard").status_code == 200
+
+    response = phone.client.post(
+        "/account/sessions/revoke-others", data={"csrf_token": phone.token("/account/sessions")}
+    )
+
+    assert response.status_code == 303
+    assert copy.client.get("/dashboard").status_code == 302
+    assert phone.client.get("/dashboard").status_code == 200
+    # The phone keeps "keep me signed in": its new remember cookie restores it alone.
+    phone.client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert phone.client.get("/dashboard").status_code == 200

@@ -69,6 +69,8 @@ def revoke_session(public_id):
 @reauth_required(return_to="account.sessions")
 def revoke_other_sessions():
     count = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
+    # Copies of this browser's own cookies are somewhere else too: renew them.
+    sign_ins.renew_current_sign_in()
     security_log.record("sessions_revoked", user_id=current_user.id, count=count)
     flash(ngettext("Signed out %(num)d other session.", "Signed out %(num)d other sessions.", count), "success")
     return redirect(url_for("account.sessions"), 303)
