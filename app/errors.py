@@ -1,6 +1,6 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
-from flask import current_app, g, render_template, request, session
+from flask import g, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -62,12 +62,6 @@ def render_too_many_requests(error):
 
 def render_csrf_error(error):
     security_log.record("csrf_failed", user_id=_signed_in_user_id(), reason=error.description)
-    if request.endpoint == "auth.logout" and _sent_from_this_site():
-        # A sign-out form whose token died with an idle session (left open past the
-        # idle timeout) still signs this browser out, remember-me cookie included:
-        # refusing would leave a shared computer signed in. Only for this site's own
-        # pages, so another site still cannot sign people out.
-        return current_app.view_functions["auth.logout"]()
     return (
         render_template(
             "errors/error.html",
@@ -80,18 +74,6 @@ def render_csrf_error(error):
         ),
         400,
     )
-
-
-def _sent_from_this_site():
-    """True if the browser says this request comes from one of our own pages.
-
-    Browsers send Sec-Fetch-Site on every request; older ones send Origin on a POST.
-    No header at all is no evidence.
-    """
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site == "same-origin"
-    return request.headers.get("Origin") == request.host_url.rstrip("/")
 
 
 def render_unavailable(error):

@@ -4,11 +4,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
-from ..extensions import db
+from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
 from .forms import LoginForm, ReauthForm, RegisterForm
@@ -69,7 +70,9 @@ def login():
 
 
 @bp.post("/logout")
+@csrf.exempt  # checked in the view, with one exception (check_sign_out_form)
 def logout():
+    check_sign_out_form()
     if current_user.is_authenticated:
         security_log.record("logout", user_id=current_user.id, sign_in=current_user.current_sign_in.id)
     # No flash message here: it would write a new session right after this one ended.
@@ -97,6 +100,27 @@ def reauth():
     sudo.mark_password_confirmed()
     security_log.record("reauthenticated", user_id=current_user.id)
     return redirect(next_path, 303)
+
+
+def check_sign_out_form():
+    """The CSRF check, except for a sign-out form that outlived its session.
+
+    Its token died with a session left idle past the timeout. Refusing it would leave
+    a shared computer signed in, remember-me cookie included, so it is accepted when
+    the browser says the form is one of our own pages: Sec-Fetch-Site (sent by every
+    current browser) or, from older ones, Origin. Pages cannot set either header, so
+    another site still cannot sign anyone out.
+    """
+    try:
+        csrf.protect()
+    except CSRFError:
+        fetch_site = request.headers.get("Sec-Fetch-Site")
+        if fetch_site is not None:
+            from_this_site = fetch_site == "same-origin"
+        else:
+            from_this_site = request.headers.get("Origin") == request.host_url.rstrip("/")
+        if not from_this_site:
+            raise
 
 
 def password_matches(user, username, password):
