@@ -195,8 +195,8 @@ def load_config(app, overrides=None):
     """Fill ``app.config`` for the environment named by ``APP_ENV`` (default: production).
 
     Order, later wins: the environment's class, ``FLASK_*`` variables, the named
-    variables (``REDIS_URL``, ``DATABASE_URL``), secrets from files (see
-    ``SECRET_FILES``), then ``overrides`` (used by tests).
+    variables (``NAMED_VARIABLES``), secrets from files (``SECRET_FILES``), then
+    ``overrides`` (used by tests).
     """
     load_dotenv()
     overrides = dict(overrides or {})
