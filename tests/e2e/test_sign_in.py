@@ -1,5 +1,7 @@
 """Signing up, in and out in a real browser, and what the back button shows afterwards."""
 
+import secrets
+
 from playwright.sync_api import expect
 
 
@@ -60,3 +62,32 @@ def test_back_button_after_sign_out_shows_no_private_page(device, registered_use
     page.reload()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert registered_user.name not in page.content()
+
+
+def test_a_sign_out_form_left_open_past_the_idle_timeout_still_signs_out(device, registered_user, site):
+    """The shared computer: the page sat open until the session ended; remember-me is on.
+
+    The form's CSRF token died with the session, so the browser's own word that the form
+    is this site's (Sec-Fetch-Site, which Chromium sends and pages cannot set) is what
+    lets the sign-out through.
+    """
+    device.sign_in(registered_user, remember=True)
+    # The store no longer knows the session: the browser's id now names nothing.
+    device.context.add_cookies(
+        [
+            {
+                "name": "__Host-session",
+                "value": secrets.token_urlsafe(32),
+                "url": site.url,
+                "secure": True,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+
+    device.sign_out()
+
+    assert device.cookie("__Host-remember") is None
+    device.page.goto("/dashboard")
+    device.expect_sign_in_page()
