@@ -86,6 +86,7 @@ def renew_session_id():
 
 
 def _activate(user, record, remember):
+    """Give ``record`` a new token and this browser a new session id, then sign in."""
     sessions.regenerate_id()
     token = new_token()
     record.token_hash = sha256_hex(token)
@@ -94,7 +95,8 @@ def _activate(user, record, remember):
     db.session.add(record)
     db.session.commit()
     user.current_sign_in, user.current_token = record, token
-    login_user(user, remember=remember)
+    # A remember cookie lives exactly as long as its sign-in, also when re-issued.
+    login_user(user, remember=remember, duration=record.expires_at - clock.utcnow() if remember else None)
 
 
 def sign_out(response):

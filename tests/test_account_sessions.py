@@ -1,6 +1,7 @@
 """Devices: users see their sessions and end them; a revoked session dies at once."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,6 +10,7 @@ from app.models import SignIn
 from tests.conftest import AuthActions
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+PASSWORD = "correct horse battery"
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 
@@ -85,7 +87,8 @@ def test_revoke_others_keeps_only_the_current_session(app, laptop, phone):
     tablet = device(app, CHROME, "203.0.113.5")
     tablet.login()
     response = laptop.client.post(
-        "/account/sessions/revoke-others", data={"csrf_token": laptop.token("/account/sessions")}
+        "/account/sessions/revoke-others",
+        data={"csrf_token": laptop.token("/account/sessions"), "password": PASSWORD},
     )
     assert response.status_code == 303
     assert phone.client.get("/dashboard").status_code == 302
@@ -132,7 +135,10 @@ def test_a_session_revoked_on_one_process_is_dead_on_another(make_app, redis_url
     phone.login()
     assert phone.client.get("/dashboard").status_code == 200
 
-    laptop.client.post("/account/sessions/revoke-others", data={"csrf_token": laptop.token("/account/sessions")})
+    laptop.client.post(
+        "/account/sessions/revoke-others",
+        data={"csrf_token": laptop.token("/account/sessions"), "password": PASSWORD},
+    )
     assert phone.client.get("/dashboard").status_code == 302
 
 
@@ -169,7 +175,8 @@ def test_revoke_others_also_ends_copies_of_this_devices_cookies(app, phone):
     assert copy.client.get("/dashboard").status_code == 200
 
     response = phone.client.post(
-        "/account/sessions/revoke-others", data={"csrf_token": phone.token("/account/sessions")}
+        "/account/sessions/revoke-others",
+        data={"csrf_token": phone.token("/account/sessions"), "password": PASSWORD},
     )
 
     assert response.status_code == 303
@@ -178,3 +185,33 @@ def test_revoke_others_also_ends_copies_of_this_devices_cookies(app, phone):
     # The phone keeps "keep me signed in": its new remember cookie restores it alone.
     phone.client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
     assert phone.client.get("/dashboard").status_code == 200
+
+
+def test_a_reissued_remember_cookie_ends_with_its_sign_in(app, clock, laptop, phone):
+    """Not 30 days after "sign out everywhere else", but when the sign-in itself ends."""
+    clock.advance(minutes=5)  # still within the re-authentication window
+    response = phone.client.post(
+        "/account/sessions/revoke-others",
+        data={"csrf_token": phone.token("/account/sessions"), "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        left = db.session.query(SignIn).one().expires_at - clock.now
+    # Flask-Login dates the cookie by the real clock; the sign-in's time left is 5 minutes
+    # short of 30 days on the test clock.
+    expires = phone.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).expires.replace(tzinfo=UTC)
+    assert abs(expires - (datetime.now(UTC) + left)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("password", [None, "", "not the password"])
+def test_sign_out_everywhere_else_needs_the_password_typed(app, laptop, phone, password):
+    """A copy of the phone's cookies, inside its re-authentication window, cannot use it."""
+    data = {"csrf_token": phone.token("/account/sessions")}
+    if password is not None:
+        data["password"] = password
+    response = phone.client.post("/account/sessions/revoke-others", data=data)
+    assert response.status_code == 400
+    assert laptop.client.get("/dashboard").status_code == 200
+    assert phone.client.get("/dashboard").status_code == 200
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 2

@@ -44,7 +44,7 @@ def test_logout_without_a_token_is_400_and_keeps_the_user_signed_in(auth, header
 
 
 @pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}])
-def test_a_sign_out_form_left_open_past_the_idle_timeout_still_signs_out(app, auth, store, headers):
+def test_a_sign_out_form_left_open_past_the_idle_timeout_still_signs_out(app, auth, store, headers, caplog):
     """The shared computer: the session ended while the page sat open, remember-me is on."""
     auth.create_user()
     auth.login(remember=True)
@@ -57,6 +57,9 @@ def test_a_sign_out_form_left_open_past_the_idle_timeout_still_signs_out(app, au
 
     assert response.status_code == 303
     assert auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]) is None
+    # The accepted failure is on the record like any other.
+    log = [record.getMessage() for record in caplog.records if record.name == "security"]
+    assert any('"event": "csrf_failed"' in line and '"accepted": "sign-out from this site"' in line for line in log)
     assert auth.client.get("/dashboard").status_code == 302
     with app.app_context():
         assert db.session.query(SignIn).count() == 0

@@ -39,7 +39,10 @@ def test_revoking_after_the_window_goes_through_reauth_and_back(signed_in, clock
     assert confirm.status_code == 303
     assert confirm.headers["Location"] == "/account/sessions"
     token = signed_in.token("/account/sessions")
-    assert signed_in.client.post("/account/sessions/revoke-others", data={"csrf_token": token}).status_code == 303
+    revoke = signed_in.client.post(
+        "/account/sessions/revoke-others", data={"csrf_token": token, "password": "correct horse battery"}
+    )
+    assert revoke.status_code == 303
 
 
 def test_reauth_regenerates_the_session_id(signed_in, clock):

@@ -23,5 +23,12 @@ class DeleteAccountForm(FlaskForm):
     password = current_password_field()
 
 
+class SignOutEverywhereElseForm(FlaskForm):
+    # Typed here, not only within the re-authentication window: this action also gives
+    # this device's sign-in a new token, and a copy of this device's cookies (sharing
+    # its sign-in) must not be able to take it over from the owner.
+    password = current_password_field()
+
+
 class ActionForm(FlaskForm):
     """A button that POSTs: only the CSRF token."""

@@ -15,7 +15,7 @@ from .. import account_throttle, data_export, passwords, rate_limits, security_l
 from ..extensions import db
 from ..models import SecurityEvent, SignIn, User
 from ..sudo import own_password_confirmed, reauth_required
-from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm
+from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm, SignOutEverywhereElseForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -39,12 +39,20 @@ EVENT_LABELS = {
 @bp.get("/sessions")
 @login_required
 def sessions():
-    return render_template(
-        "account/sessions.html",
-        sign_ins=sign_ins.live_sign_ins(current_user),
-        current=current_user.current_sign_in,
-        idle_deadline=sign_ins.idle_deadline,
-        action_form=ActionForm(),
+    return _sessions_page(SignOutEverywhereElseForm())
+
+
+def _sessions_page(others_form, status=200):
+    return (
+        render_template(
+            "account/sessions.html",
+            sign_ins=sign_ins.live_sign_ins(current_user),
+            current=current_user.current_sign_in,
+            idle_deadline=sign_ins.idle_deadline,
+            action_form=ActionForm(),
+            others_form=others_form,
+        ),
+        status,
     )
 
 
@@ -67,7 +75,11 @@ def revoke_session(public_id):
 @bp.post("/sessions/revoke-others")
 @login_required
 @reauth_required(return_to="account.sessions")
+@rate_limits.password_checks
 def revoke_other_sessions():
+    form = SignOutEverywhereElseForm()
+    if not form.validate_on_submit() or not own_password_confirmed(form.password):
+        return _sessions_page(form, 400)
     count = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
     # Copies of this browser's own cookies are somewhere else too: renew them.
     sign_ins.renew_current_sign_in()

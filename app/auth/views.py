@@ -113,7 +113,7 @@ def check_sign_out_form():
     """
     try:
         csrf.protect()
-    except CSRFError:
+    except CSRFError as error:
         fetch_site = request.headers.get("Sec-Fetch-Site")
         if fetch_site is not None:
             from_this_site = fetch_site == "same-origin"
@@ -121,6 +121,8 @@ def check_sign_out_form():
             from_this_site = request.headers.get("Origin") == request.host_url.rstrip("/")
         if not from_this_site:
             raise
+        # Accepted, and on the record like every other failed check.
+        security_log.record("csrf_failed", reason=error.description, accepted="sign-out from this site")
 
 
 def password_matches(user, username, password):

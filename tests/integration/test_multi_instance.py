@@ -70,7 +70,7 @@ def test_revoking_other_sessions_on_one_instance_ends_a_session_used_on_the_othe
     phone.login(b, username)
     assert is_signed_in(laptop.get(a, "/dashboard"))
 
-    revoked = phone.submit(b, "/account/sessions", {}, action="/account/sessions/revoke-others")
+    revoked = phone.submit(b, "/account/sessions", {"password": PASSWORD}, action="/account/sessions/revoke-others")
 
     assert revoked.status_code == 303
     assert sent_to_sign_in(laptop.get(a, "/dashboard"))
