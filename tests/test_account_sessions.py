@@ -25,6 +25,14 @@ def device(app, user_agent, address="127.0.0.1"):
     return AuthActions(app, client)
 
 
+def sign_out_everywhere_else(actions, password=PASSWORD):
+    """The devices page's "Sign out everywhere else" button, password typed."""
+    data = {"csrf_token": actions.token("/account/sessions")}
+    if password is not None:
+        data["password"] = password
+    return actions.client.post("/account/sessions/revoke-others", data=data)
+
+
 def public_ids(page):
     return re.findall(r"/account/sessions/([\w-]+)/revoke", page.get_data(as_text=True))
 
@@ -86,10 +94,7 @@ def test_a_revoked_remember_cookie_gets_nothing(app, laptop, phone):
 def test_revoke_others_keeps_only_the_current_session(app, laptop, phone):
     tablet = device(app, CHROME, "203.0.113.5")
     tablet.login()
-    response = laptop.client.post(
-        "/account/sessions/revoke-others",
-        data={"csrf_token": laptop.token("/account/sessions"), "password": PASSWORD},
-    )
+    response = sign_out_everywhere_else(laptop)
     assert response.status_code == 303
     assert phone.client.get("/dashboard").status_code == 302
     assert tablet.client.get("/dashboard").status_code == 302
@@ -135,10 +140,7 @@ def test_a_session_revoked_on_one_process_is_dead_on_another(make_app, redis_url
     phone.login()
     assert phone.client.get("/dashboard").status_code == 200
 
-    laptop.client.post(
-        "/account/sessions/revoke-others",
-        data={"csrf_token": laptop.token("/account/sessions"), "password": PASSWORD},
-    )
+    sign_out_everywhere_else(laptop)
     assert phone.client.get("/dashboard").status_code == 302
 
 
@@ -174,10 +176,7 @@ def test_revoke_others_also_ends_copies_of_this_devices_cookies(app, phone):
         copy.client.set_cookie(name, phone.client.get_cookie(name).value)
     assert copy.client.get("/dashboard").status_code == 200
 
-    response = phone.client.post(
-        "/account/sessions/revoke-others",
-        data={"csrf_token": phone.token("/account/sessions"), "password": PASSWORD},
-    )
+    response = sign_out_everywhere_else(phone)
 
     assert response.status_code == 303
     assert copy.client.get("/dashboard").status_code == 302
@@ -190,10 +189,7 @@ def test_revoke_others_also_ends_copies_of_this_devices_cookies(app, phone):
 def test_a_reissued_remember_cookie_ends_with_its_sign_in(app, clock, laptop, phone):
     """Not 30 days after "sign out everywhere else", but when the sign-in itself ends."""
     clock.advance(minutes=5)  # still within the re-authentication window
-    response = phone.client.post(
-        "/account/sessions/revoke-others",
-        data={"csrf_token": phone.token("/account/sessions"), "password": PASSWORD},
-    )
+    response = sign_out_everywhere_else(phone)
     assert response.status_code == 303
     with app.app_context():
         left = db.session.query(SignIn).one().expires_at - clock.now
@@ -206,10 +202,7 @@ def test_a_reissued_remember_cookie_ends_with_its_sign_in(app, clock, laptop, ph
 @pytest.mark.parametrize("password", [None, "", "not the password"])
 def test_sign_out_everywhere_else_needs_the_password_typed(app, laptop, phone, password):
     """A copy of the phone's cookies, inside its re-authentication window, cannot use it."""
-    data = {"csrf_token": phone.token("/account/sessions")}
-    if password is not None:
-        data["password"] = password
-    response = phone.client.post("/account/sessions/revoke-others", data=data)
+    response = sign_out_everywhere_else(phone, password)
     assert response.status_code == 400
     assert laptop.client.get("/dashboard").status_code == 200
     assert phone.client.get("/dashboard").status_code == 200
