@@ -11,6 +11,7 @@ from config import load_config
 from . import (
     commands,
     errors,
+    http_input,
     i18n,
     key_rotation,
     passwords,
@@ -54,6 +55,8 @@ def create_app(overrides=None, instance_path=None):
     load_config(app, overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    # The guard goes on first so that it checks what ProxyFix made of the headers.
+    http_input.init_app(app)
     trust_proxies(app)
     security_log.init_app(app)
     register_extensions(app)

@@ -1,0 +1,109 @@
+"""The body limit holds on every route, whatever the transfer encoding.
+
+Kind of fault: a body without a Content-Length (``Transfer-Encoding: chunked``) was
+cut at ``MAX_CONTENT_LENGTH`` by Werkzeug and the form parser acted on its first
+bytes: a sign-in form padded with 2 MB signed the user in. Now such a body is
+refused with the same 413 as one with a Content-Length, and nothing in it is used.
+"""
+
+import re
+import secrets
+import shutil
+from contextlib import ExitStack
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import requests
+
+from tests.support.processes import start_production_site
+from tests.support.raw_http import request_bytes, send
+from tests.support.tools import require
+
+PASSWORD = "correct horse battery staple"
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+LIMIT = 16 * 1024
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require(shutil.which("redis-server") is not None, "redis-server not found: apt-get install redis-server")
+    settings = {
+        "FLASK_PASSWORD_HASH_TIME_COST": "1",
+        "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
+        "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
+        "FLASK_LOGIN_RATE_LIMIT": "1000/hour",
+    }
+    with ExitStack() as running:
+        yield start_production_site(running, tmp_path_factory.mktemp("bodies"), settings)
+
+
+@pytest.fixture
+def sign_in_form(site):
+    """A new account, and a browser's cookies and sign-in form fields for it."""
+    browser = requests.Session()
+    browser.trust_env = False
+    browser.verify = site.ca_pem
+    browser.headers["Referer"] = site.url + "/"
+    username = f"body-{secrets.token_hex(4)}"
+    token = CSRF_PATTERN.search(browser.get(site.url + "/auth/register").text).group(1)
+    form = {"username": username, "password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
+    assert browser.post(site.url + "/auth/register", data=form, allow_redirects=False).status_code == 303
+    browser.post(site.url + "/auth/logout", data={"csrf_token": token})
+    browser.cookies.clear()
+    token = CSRF_PATTERN.search(browser.get(site.url + "/auth/login").text).group(1)
+    fields = {"username": username, "password": PASSWORD, "csrf_token": token}
+    return browser.cookies.get_dict(), fields
+
+
+def chunked(body, size=4096):
+    pieces = [body[start : start + size] for start in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+
+
+def post(site, path, cookies, body, transfer_encoding):
+    headers = [
+        ("Cookie", "; ".join(f"{name}={value}" for name, value in cookies.items()).encode()),
+        ("Referer", f"{site.url}/auth/login".encode()),
+        ("Content-Type", b"application/x-www-form-urlencoded"),
+    ]
+    if transfer_encoding == "chunked":
+        headers.append(("Transfer-Encoding", b"chunked"))
+        body = chunked(body)
+    return send(site.url, site.ca_pem, request_bytes("POST", path, urlsplit(site.url).netloc, headers, body))
+
+
+@pytest.mark.parametrize("transfer_encoding", ["chunked", "content-length"])
+@pytest.mark.parametrize("padding", [LIMIT, 2 * 1024 * 1024])
+def test_a_padded_sign_in_form_is_413_and_signs_nobody_in(site, sign_in_form, transfer_encoding, padding):
+    cookies, fields = sign_in_form
+    body = urlencode(fields).encode() + b"&pad=" + b"x" * padding
+    response = post(site, "/auth/login", cookies, body, transfer_encoding)
+    assert response.status == 413
+    assert b"set-cookie: __host-session" not in response.head.lower()
+
+
+@pytest.mark.parametrize("transfer_encoding", ["chunked", "content-length"])
+def test_a_sign_in_form_within_the_limit_works_either_way(site, sign_in_form, transfer_encoding):
+    cookies, fields = sign_in_form
+    response = post(site, "/auth/login", cookies, urlencode(fields).encode(), transfer_encoding)
+    assert response.status == 303
+
+
+@pytest.mark.parametrize("path", ["/auth/register", "/auth/logout", "/auth/reauth", "/account/password", "/"])
+def test_every_route_refuses_an_oversized_chunked_body(site, sign_in_form, path):
+    cookies, fields = sign_in_form
+    body = urlencode(fields).encode() + b"&pad=" + b"x" * (LIMIT + 1)
+    assert post(site, path, cookies, body, "chunked").status in (405, 413)
+
+
+def test_an_oversized_chunked_body_is_413_in_the_test_client_too(client):
+    import io
+
+    body = b"username=alice&password=x&pad=" + b"x" * (LIMIT + 1)
+    response = client.post(
+        "/auth/login",
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
