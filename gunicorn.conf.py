@@ -34,7 +34,8 @@ class JsonAccessLogger(Logger):
             "remote": environ.get("REMOTE_ADDR"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),
-            "status": resp.status_code,
+            # resp.status ("400 Bad Request"): gunicorn's own error answers have no status_code.
+            "status": int(str(resp.status).split()[0]),
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
             "user_agent": environ.get("HTTP_USER_AGENT", "")[:200],

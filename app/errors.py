@@ -1,13 +1,15 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
-from flask import g, render_template, request, session
+from flask import current_app, g, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import (
+    Conflict,
     HTTPException,
     InternalServerError,
     SecurityError,
@@ -15,15 +17,21 @@ from werkzeug.exceptions import (
     TooManyRequests,
 )
 
-from . import security_log
+from . import security_log, sessions, sign_ins
 from .extensions import db, login_manager
-from .sessions import SessionStoreUnavailable
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
 PAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Please go back and try again.")),
     404: (_l("Page not found"), _l("There is no page at this address.")),
     405: (_l("Method not allowed"), _l("This page does not accept that kind of request.")),
+    409: (
+        _l("Changed at the same moment"),
+        _l(
+            "Another request from your browser changed this at the same moment, and that change is "
+            "the one in effect. Please reload the page to see where things stand."
+        ),
+    ),
     413: (_l("Request too large"), _l("That request was too large.")),
     429: (_l("Too many attempts"), _l("Too many attempts. Please wait a little and try again.")),
     500: (_l("Server error"), _l("Something went wrong on our side. It has been logged.")),
@@ -42,6 +50,9 @@ def init_app(app):
     # Outages raised inside a view: the same 503 as a store that failed to open.
     app.register_error_handler(RedisError, render_unavailable)
     app.register_error_handler(OperationalError, render_unavailable)
+    # Two requests changed the same sign-in or account at once: the first one won.
+    for conflict in (sign_ins.SignInChanged, StaleDataError, ObjectDeletedError, IntegrityError):
+        app.register_error_handler(conflict, render_conflict)
     app.register_error_handler(InternalServerError, render_internal_error)
 
 
@@ -85,15 +96,40 @@ def render_unavailable(error):
     return render_http_error(ServiceUnavailable())
 
 
+def render_conflict(error):
+    db.session.rollback()
+    # What the winning request wrote to the session and the cookie stays in effect.
+    sessions.discard_changes()
+    return render_http_error(Conflict())
+
+
 def render_internal_error(error):
+    """The 500 page, which must render whatever failed: the user, the session, the database.
+
+    It is drawn for a visitor (no user or database lookup), shows no flashed messages,
+    and if even that fails, a fixed page is sent: never a dropped connection.
+    """
     # The session store can also fail while the response is being saved, after the
     # view ran; Flask reports that as a 500 wrapping the original exception.
-    if isinstance(error.original_exception, SessionStoreUnavailable):
+    if isinstance(error.original_exception, sessions.SessionStoreUnavailable):
         # Do not try to save the same session again with the 503 page.
         session.store_unavailable = True
-    if isinstance(error.original_exception, (SessionStoreUnavailable, RedisError, OperationalError)):
+    if isinstance(error.original_exception, (sessions.SessionStoreUnavailable, RedisError, OperationalError)):
         return render_unavailable(error)
-    return render_http_error(error)
+    g._login_user = login_manager.anonymous_user()
+    try:
+        return render_http_error(error)
+    except Exception:  # the page that reports failures must not fail itself
+        current_app.logger.exception("the error page failed to render")
+        return LAST_RESORT_PAGE, 500, {"Content-Type": "text/html; charset=utf-8"}
+
+
+# No template, no translation, no session: what is left when all of those failed.
+LAST_RESORT_PAGE = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>500 Server error</title>"
+    "<h1>Server error</h1><p>Something went wrong on our side. It has been logged.</p>"
+    '<p><a href="/">Back to the home page</a></p></html>'
+)
 
 
 def _signed_in_user_id():

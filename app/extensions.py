@@ -7,9 +7,9 @@ is free of side effects and every test can build its own app.
 from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 
 from .client_network import client_network
+from .csrf_protection import RefererSafeCSRFProtect
 from .key_rotation import KeyRotatingLoginManager
 
 
@@ -18,8 +18,11 @@ def N_(message):
     return message
 
 
-db = SQLAlchemy()
-csrf = CSRFProtect()
+# Rows keep the values they were loaded with after a commit, instead of being read
+# again on next use: a row that another request deleted meanwhile would otherwise
+# raise in the middle of a request that began while it was valid.
+db = SQLAlchemy(session_options={"expire_on_commit": False})
+csrf = RefererSafeCSRFProtect()
 login_manager = KeyRotatingLoginManager()
 login_manager.login_view = "auth.login"
 # A plain string, marked for extraction and translated when flashed: a lazy string
