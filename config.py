@@ -46,6 +46,9 @@ class BaseConfig:
     # so a flood of anonymous requests cannot fill the store with month-long keys. It
     # matches the CSRF token lifetime: a form older than that is stale anyway.
     ANONYMOUS_SESSION_LIFETIME = timedelta(hours=1)
+    # At most this many flashed messages wait in a session (each one once): a client
+    # that never follows redirects must not grow its session without end.
+    FLASHED_MESSAGES_LIMIT = 5
     # Write the session only when it changes: one store write per read is wasted work,
     # and a request in flight during logout would write the dead session back.
     SESSION_REFRESH_EACH_REQUEST = False

@@ -33,8 +33,14 @@ DEVICE_COOKIE_SALT = "device-cookie"
 
 
 def take_attempt(username, user):
-    """Count one attempt on this account, or raise 429 if its bucket is full."""
+    """Count one attempt on this account, or raise 429 if its bucket is full.
+
+    Returns the bucket's key (a string) for ``forget_attempts``. With rate limiting
+    switched off (``RATELIMIT_ENABLED=False``) nothing is counted.
+    """
     bucket = _bucket(username, user)
+    if not _limits_enabled():
+        return bucket
     strategy = limiter.limiter
     for item in parse_many(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]):
         if not strategy.hit(item, "account-login", bucket):
@@ -45,6 +51,8 @@ def take_attempt(username, user):
 
 def forget_attempts(bucket):
     """The owner got in: this bucket starts from zero again."""
+    if not _limits_enabled():
+        return
     for item in parse_many(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]):
         limiter.limiter.clear(item, "account-login", bucket)
 
@@ -79,6 +87,11 @@ def _known_device(user):
     if payload.get("password", 0) != user.password_version:
         return None  # made before the password changed
     return payload.get("nonce")
+
+
+def _limits_enabled():
+    # Flask-Limiter's own switch; with it off, ``limiter.limiter`` raises AssertionError.
+    return current_app.config["RATELIMIT_ENABLED"]
 
 
 def _serializer():

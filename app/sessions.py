@@ -66,8 +66,9 @@ class _HardenedSessions:
             return placeholder
 
     def save_session(self, app, session, response):
-        if getattr(session, "store_unavailable", False):
+        if getattr(session, "store_unavailable", False) or getattr(session, "discarded", False):
             return
+        bound_flashes(session, app.config["FLASHED_MESSAGES_LIMIT"])
         try:
             if not session and session.modified:
                 self._delete_session(self._get_store_id(session.sid))
@@ -116,6 +117,27 @@ def require_session_store():
     """Answer 503 when this page needs the session and the store is down."""
     if getattr(session, "store_unavailable", False) and request.endpoint not in ENDPOINTS_WITHOUT_SESSION:
         abort(503)
+
+
+def bound_flashes(session, limit):
+    """Keep at most ``limit`` flashed messages, each once, the newest last.
+
+    Threat: a session that grows without end. A client that repeats a redirecting
+    request without following it (Flask-Login's "please sign in" on every protected
+    page) would add one message per request: thousands of copies, a session of
+    hundreds of kilobytes, and every request slower.
+    """
+    flashes = session.get("_flashes")
+    if not flashes:
+        return
+    unique = list(dict.fromkeys(tuple(message) for message in flashes))[-limit:]
+    if len(unique) != len(flashes):
+        session["_flashes"] = unique
+
+
+def discard_changes():
+    """Leave this request's session unsaved: the store and the cookie stay as they are."""
+    session.discarded = True
 
 
 def regenerate_id():

@@ -14,7 +14,7 @@ that value is a random per-sign-in token whose hash is a ``SignIn`` row, so:
 
 from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import delete, inspect, select, update
 
 from . import clock, cookies, sessions, sudo, user_agents
 from .extensions import db
@@ -61,9 +61,13 @@ def restart_current_sign_in():
     """
     user = current_user._get_current_object()
     record = user.current_sign_in
-    record.expires_at = clock.utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"]
-    record.password_version = user.password_version
-    _activate(user, record, remember=False)
+    _activate(
+        user,
+        record,
+        remember=False,
+        expires_at=clock.utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"],
+        password_version=user.password_version,
+    )
 
 
 def renew_current_sign_in():
@@ -78,25 +82,57 @@ def renew_current_sign_in():
 
 
 def renew_session_id():
-    """A new session id for the current sign-in (re-authentication, remember-me)."""
+    """A new session id for the current sign-in (re-authentication, remember-me).
+
+    Raises ``SignInChanged`` if the sign-in ended meanwhile.
+    """
     sessions.regenerate_id()
-    record = current_user.current_sign_in
-    record.session_hash = sessions.current_session_hash()
+    _update_or_raise(current_user.current_sign_in, session_hash=sessions.current_session_hash())
     db.session.commit()
 
 
-def _activate(user, record, remember):
-    """Give ``record`` a new token and this browser a new session id, then sign in."""
-    sessions.regenerate_id()
+class SignInChanged(Exception):
+    """Another request ended or renewed this sign-in while this one was running.
+
+    Two clicks at once (two tabs, a double submit) both start from the same token;
+    the first to write wins, and the second must neither undo it nor report success.
+    Answered with a 409 page, and the session is left as the winner wrote it
+    (app/errors.py).
+    """
+
+
+def _activate(user, record, remember, **changes):
+    """Give ``record`` a new token and this browser a new session id, then sign in.
+
+    ``record`` is new, or the current sign-in with ``changes`` to its columns; the
+    latter raises ``SignInChanged`` if another request changed its token first.
+    """
     token = new_token()
-    record.token_hash = sha256_hex(token)
-    record.remember = remember
-    record.session_hash = sessions.current_session_hash()
-    db.session.add(record)
+    expires_at = changes.get("expires_at", record.expires_at)
+    if record.id is None:
+        record.token_hash, record.remember = sha256_hex(token), remember
+        db.session.add(record)
+        db.session.flush()
+    else:
+        _update_or_raise(record, token_hash=sha256_hex(token), remember=remember, **changes)
+    sessions.regenerate_id()
+    db.session.execute(
+        update(SignIn).where(SignIn.id == record.id).values(session_hash=sessions.current_session_hash())
+    )
     db.session.commit()
     user.current_sign_in, user.current_token = record, token
     # A remember cookie lives exactly as long as its sign-in, also when re-issued.
-    login_user(user, remember=remember, duration=record.expires_at - clock.utcnow() if remember else None)
+    login_user(user, remember=remember, duration=expires_at - clock.utcnow() if remember else None)
+
+
+def _update_or_raise(record, **values):
+    """Change ``record`` only while it still holds the token this request came with."""
+    changed = db.session.execute(
+        update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash).values(**values)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        raise SignInChanged()
 
 
 def sign_out(response):
@@ -121,10 +157,11 @@ def forget_remember_cookie(response):
 
 def end(records):
     """End sign-ins: delete their rows and their entries in the session store."""
-    records = list(records)
-    sessions.delete_stored_sessions(record.session_hash for record in records)
-    for record in records:
-        db.session.delete(record)
+    # By identity, which needs no read: a row that another request ended a moment ago
+    # is simply not deleted again, and its session was ended by that request.
+    ids = [inspect(record).identity[0] for record in records]
+    ended = db.session.scalars(delete(SignIn).where(SignIn.id.in_(ids)).returning(SignIn.session_hash)).all()
+    sessions.delete_stored_sessions(ended)
     db.session.commit()
 
 
@@ -156,7 +193,8 @@ def load_user(token):
             session.pop(key, None)
         return None
     if now - record.last_seen_at >= current_app.config["LAST_SEEN_RESOLUTION"]:
-        record.last_seen_at = now
+        # A statement, not an ORM change: a sign-out that deleted the row meanwhile wins.
+        db.session.execute(update(SignIn).where(SignIn.id == record.id).values(last_seen_at=now))
         db.session.commit()
         # Save the session again, which renews its idle lifetime in the store.
         session.modified = True

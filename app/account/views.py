@@ -4,12 +4,12 @@ Every page here is the user's own: records are always looked up together with th
 signed-in user's id, so another user's public id is simply not found (404).
 """
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from .. import account_throttle, data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
@@ -62,13 +62,16 @@ def _sessions_page(others_form, status=200):
 def revoke_session(public_id):
     record = db.session.scalar(select(SignIn).where(SignIn.public_id == public_id, SignIn.user_id == current_user.id))
     if record is None:
-        abort(404)
+        # Ended a moment ago (a double click, another tab), or never this user's.
+        message = _("That session is not on your list: it has ended already.")
+        return render_template("errors/error.html", code=404, title=_("Session not found"), message=message), 404
     if record is current_user.current_sign_in:
         # Ending this very session is signing out; the page offers that instead.
         return redirect(url_for("account.sessions"), 303)
+    record_id, device = record.id, record.client
     sign_ins.end([record])
-    security_log.record("session_revoked", user_id=current_user.id, sign_in=record.id)
-    flash(_("Signed out %(device)s.", device=record.client or _("that device")), "success")
+    security_log.record("session_revoked", user_id=current_user.id, sign_in=record_id)
+    flash(_("Signed out %(device)s.", device=device or _("that device")), "success")
     return redirect(url_for("account.sessions"), 303)
 
 
@@ -124,12 +127,16 @@ def delete_account():
     if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
     user = current_user._get_current_object()
+    user_id = user.id
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
     sign_ins.end_all_for(user)
-    db.session.delete(user)
+    # Statements, not ORM deletes: a second click that deleted the account a moment
+    # ago leaves nothing to delete, which is no error.
+    db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
+    db.session.execute(delete(User).where(User.id == user_id))
     db.session.commit()
-    security_log.record("account_deleted", deleted_user_id=user.id)
+    security_log.record("account_deleted", deleted_user_id=user_id)
     return response
 
 

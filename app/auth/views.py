@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
@@ -73,11 +73,14 @@ def login():
 @csrf.exempt  # checked in the view, with one exception (check_sign_out_form)
 def logout():
     check_sign_out_form()
-    if current_user.is_authenticated:
-        security_log.record("logout", user_id=current_user.id, sign_in=current_user.current_sign_in.id)
+    signed_in = current_user.is_authenticated
+    if signed_in:
+        user_id, sign_in_id = current_user.id, inspect(current_user.current_sign_in).identity[0]
     # No flash message here: it would write a new session right after this one ended.
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
+    if signed_in:
+        security_log.record("logout", user_id=user_id, sign_in=sign_in_id)
     # Ask the browser to drop cached pages and storage. Not "cookies": ours are
     # deleted one by one above, and the device cookie must stay (account_throttle).
     response.headers["Clear-Site-Data"] = '"cache", "storage"'

@@ -55,28 +55,32 @@ class Deployment:
         """Start a redis-server whose files live in its own folder, named ``name``."""
         return self.track(RedisServer(self.directory / name, port=port, extra=extra).start())
 
-    def settings(self, redis_url, database_url=None):
-        """The production settings of one instance; only the addresses vary."""
+    def settings(self, redis_url, database_url=None, **extra):
+        """The production settings of one instance; the addresses vary, ``extra`` adds."""
         return {
             "APP_ENV": "production",
             "FLASK_SECRET_KEY": self.secret_key,
             "REDIS_URL": redis_url,
             "DATABASE_URL": database_url or self.database_url,
+            **extra,
         }
 
     def init_db(self, redis_url, database_url=None):
         """Create the tables with ``flask init-db``, as an operator would."""
         flask_command(self.settings(redis_url, database_url), ["init-db"])
 
-    def app(self, redis_url, database_url=None, init_db=True):
-        """Start one more app instance (gunicorn, one worker, TLS) on a free port."""
+    def app(self, redis_url, database_url=None, init_db=True, **extra):
+        """Start one more app instance (gunicorn, one worker, TLS) on a free port.
+
+        ``extra`` adds environment variables, e.g. ``FLASK_IDLE_TIMEOUT="60"``.
+        """
         database_url = database_url or self.database_url
         if init_db and database_url not in self._databases_ready:
             self.init_db(redis_url, database_url)
             self._databases_ready.add(database_url)
         server = AppServer(
             self.directory / "apps",
-            self.settings(redis_url, database_url),
+            self.settings(redis_url, database_url, **extra),
             certfile=self.certfile,
             keyfile=self.keyfile,
         )
