@@ -15,7 +15,7 @@ from . import (
     i18n,
     key_rotation,
     passwords,
-    redis_connection,
+    rate_limits,
     security_headers,
     security_log,
     sessions,
@@ -24,7 +24,7 @@ from . import (
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
-from .extensions import csrf, db, limiter, login_manager
+from .extensions import csrf, db, login_manager
 from .main.views import bp as main_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,11 +84,7 @@ def register_extensions(app):
     key_rotation.init_app(app)
     csrf.init_app(app)
     passwords.init_app(app)
-    if app.config["SESSION_TYPE"] == "redis":
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = redis_connection.limiter_storage_options(
-            app.config, app.extensions["redis"]
-        )
-    limiter.init_app(app)
+    rate_limits.init_app(app)
 
     i18n.init_app(app)
     login_manager.init_app(app)

@@ -8,7 +8,20 @@ limit is checked before the password is, so a guess past it is never tested.
 from flask import current_app
 from flask_login import current_user
 
+from . import redis_connection
 from .extensions import limiter
+
+
+def init_app(app):
+    """Bind the limiter, its counters in the Redis the config names (memory when embedded)."""
+    if app.config["SESSION_TYPE"] == "redis":
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = redis_connection.limiter_storage_options(
+            app.config, app.extensions["redis"]
+        )
+    # Flask-Limiter 4.1 merges the storage options of every init_app in a process into
+    # the ones before: an earlier app's Sentinel or pool options would reach this one.
+    limiter._storage_options = {}
+    limiter.init_app(app)
 
 
 def _config(name):

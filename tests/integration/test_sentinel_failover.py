@@ -6,67 +6,17 @@ it is under way the app may answer 503 ("try again shortly"), never 500.
 """
 
 import pytest
-import redis
 
 from tests.conftest import store_key
-from tests.support.processes import Process, free_port, redis_server_binary, wait_until
+from tests.support.processes import RedisSentinel, wait_until
 
 from .conftest import is_signed_in, unique_username
 
 pytestmark = pytest.mark.integration
 
-SERVICE = "mymaster"
 # Sentinel calls the primary down after a second of silence; allow for the election.
 FAILOVER_DEADLINE = 30
 RECOVERY_DEADLINE = 10
-
-
-class RedisSentinel(Process):
-    """One sentinel watching ``primary_port``: redis-server in sentinel mode.
-
-    Debian's ``redis-sentinel`` program is this same binary under another name; the
-    ``--sentinel`` flag works where only the redis-server package is installed.
-    Sentinel rewrites its config file as it learns, so the file lives in ``directory``.
-    """
-
-    def __init__(self, directory, primary_port):
-        self.port = free_port()
-        directory.mkdir(parents=True, exist_ok=True)
-        config = directory / "sentinel.conf"
-        config.write_text(
-            f"port {self.port}\n"
-            "bind 127.0.0.1\n"
-            f"dir {directory}\n"
-            "sentinel resolve-hostnames no\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} 1\n"
-            f"sentinel down-after-milliseconds {SERVICE} 1000\n"
-            f"sentinel failover-timeout {SERVICE} 5000\n"
-        )
-        super().__init__([redis_server_binary(), str(config), "--sentinel"], directory / "sentinel.log")
-
-    @property
-    def url(self):
-        return f"redis+sentinel://127.0.0.1:{self.port}/{SERVICE}"
-
-    def client(self):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, decode_responses=True)
-
-    def primary_address(self):
-        host, port = self.client().sentinel_get_master_addr_by_name(SERVICE)
-        return host, int(port)
-
-    def knows_healthy_replica(self, port):
-        return any(
-            replica["port"] == port
-            and replica["master-link-status"] == "ok"
-            and not (replica["is_sdown"] or replica["is_disconnected"])
-            for replica in self.client().sentinel_slaves(SERVICE)
-        )
-
-    def start(self):
-        super().start()
-        wait_until(lambda: self.client().ping(), what=f"redis-sentinel on {self.port}")
-        return self
 
 
 def test_a_signed_in_user_stays_signed_in_through_a_failover(deployment):
