@@ -68,15 +68,18 @@ class Deployment:
         """Create the tables with ``flask init-db``, as an operator would."""
         flask_command(self.settings(redis_url, database_url), ["init-db"])
 
-    def app(self, redis_url, database_url=None, init_db=True):
+    def app(self, redis_url, database_url=None, init_db=True, rate_limit_redis_url=None):
         """Start one more app instance (gunicorn, one worker, TLS) on a free port."""
         database_url = database_url or self.database_url
         if init_db and database_url not in self._databases_ready:
             self.init_db(redis_url, database_url)
             self._databases_ready.add(database_url)
+        settings = self.settings(redis_url, database_url)
+        if rate_limit_redis_url:
+            settings["RATE_LIMIT_REDIS_URL"] = rate_limit_redis_url
         server = AppServer(
             self.directory / "apps",
-            self.settings(redis_url, database_url),
+            settings,
             certfile=self.certfile,
             keyfile=self.keyfile,
         )
