@@ -181,7 +181,6 @@ def test_the_limiter_falling_back_is_logged_even_if_nobody_asks_healthz(rate_lim
 
     redis_to_stop.start()
     wait_for_the_limiter_to_leave_its_fallback(auth.client)
-    auth.client.get("/")
     assert health_log(caplog) == [
         ("WARNING", "rate_limits degraded: fallback"),
         ("INFO", "rate_limits recovered: ok"),
