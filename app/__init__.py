@@ -11,6 +11,7 @@ from config import load_config
 from . import (
     commands,
     errors,
+    health,
     http_input,
     i18n,
     key_rotation,
@@ -60,6 +61,7 @@ def create_app(overrides=None, instance_path=None):
     trust_proxies(app)
     security_log.init_app(app)
     register_extensions(app)
+    health.init_app(app)
     register_blueprints(app)
     security_headers.init_app(app)
     errors.init_app(app)

@@ -9,7 +9,9 @@ from flask import current_app, g, request
 from flask_babel import Babel, get_locale, get_translations
 
 from . import cookies
+from .language_negotiation import language_for
 
+# The first one is the fallback when the visitor accepts none of them.
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 
 babel = Babel()
@@ -35,10 +37,11 @@ def _request_translations():
 
 
 def select_language():
+    """The switch's cookie if it holds a language we have, else the Accept-Language header."""
     chosen = request.cookies.get(current_app.config["LANGUAGE_COOKIE_NAME"])
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    return language_for(request.headers.get("Accept-Language"), list(LANGUAGES))
 
 
 def remember_language(response, code):

@@ -201,7 +201,13 @@ def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
         assert client.get(public_page).status_code == 200, public_page
     health = client.get("/healthz")
     assert health.status_code == 503
-    assert health.get_json() == {"status": "degraded", "redis": "unreachable", "database": "ok"}
+    # The limiter counts in the same Redis.
+    assert health.get_json() == {
+        "status": "degraded",
+        "redis": "unreachable",
+        "rate_limits": "unreachable",
+        "database": "ok",
+    }
 
 
 def test_redis_down_while_saving_the_session_is_a_503_not_a_500(make_app):
@@ -214,5 +220,5 @@ def test_redis_down_while_saving_the_session_is_a_503_not_a_500(make_app):
 def test_healthz_reports_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "redis": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"}
     assert not response.headers.getlist("Set-Cookie")

@@ -4,15 +4,12 @@ import re
 from pathlib import Path
 
 import markdown
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
-from redis.exceptions import RedisError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from .. import i18n
+from .. import health, i18n
 from .. import privacy as privacy_facts
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..redirects import safe_next_path
 
 bp = Blueprint("main", __name__)
@@ -69,27 +66,6 @@ def tutorial_links():
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
-    checks = {"redis": _redis_status(), "database": _database_status()}
-    healthy = all(status in ("ok", "embedded") for status in checks.values())
-    body = {"status": "ok" if healthy else "degraded", **checks}
+    """Every dependency's state (see app/health.py); 503 when one of them is down."""
+    body, healthy = health.check()
     return jsonify(body), 200 if healthy else 503
-
-
-def _redis_status():
-    client = current_app.extensions.get("redis")
-    if client is None:
-        return "embedded"
-    try:
-        client.ping()
-    except RedisError:
-        return "unreachable"
-    return "ok"
-
-
-def _database_status():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return "unreachable"
-    return "ok"

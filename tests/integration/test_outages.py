@@ -58,7 +58,12 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
     assert_quick(user, app, "/", 200)
     assert_quick(visitor, app, "/", 200)
     health_check = assert_quick(visitor, app, "/healthz", 503)
-    assert health_check.json() == {"status": "degraded", "redis": "unreachable", "database": "ok"}
+    assert health_check.json() == {
+        "status": "degraded",
+        "redis": "unreachable",
+        "rate_limits": "unreachable",
+        "database": "ok",
+    }
 
     deployment.redis(port=store.port)
 
@@ -69,6 +74,37 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
     assert is_signed_in(user.get(app, "/dashboard"))
     assert user.server_errors() == visitor.server_errors() == []
     assert "Traceback" not in app.log()
+
+
+def test_a_rate_limit_redis_outage_is_reported_logged_once_and_limits_still_hold(deployment):
+    """Counters in a Redis of their own: without it limits hold per process, and it shows."""
+    store, counters = deployment.redis(), deployment.redis("redis-limits")
+    app = deployment.app(store.url, RATE_LIMIT_REDIS_URL=counters.url)
+    guesser, visitor = deployment.browser(), deployment.browser()
+    username = unique_username()
+    deployment.browser().register(app, username)
+
+    counters.stop()
+
+    health_check = assert_quick(visitor, app, "/healthz", 503)
+    assert health_check.json() == {"status": "degraded", "redis": "ok", "rate_limits": "unreachable", "database": "ok"}
+    guess = {"username": username, "password": "a guess"}
+    answers = [guesser.submit(app, "/auth/login", guess).status_code for _ in range(6)]
+    # One worker here: its own count stops the sixth guess in a minute, as Redis would.
+    assert answers == [401] * 5 + [429]
+    assert health(visitor, app)[1]["rate_limits"] == "unreachable"
+
+    deployment.redis("redis-limits", port=counters.port)
+
+    # Each request lets Flask-Limiter probe its Redis again, 1, 2, 4 ... s apart.
+    wait_until(lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the limiter to use Redis again")
+    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"})
+    log = app.log()
+    # One line each way for the whole outage, and none for the services that stayed up.
+    assert log.count("degraded:") == log.count("rate_limits degraded: unreachable") == 1
+    assert log.count("recovered:") == log.count("rate_limits recovered: ok") == 1
+    assert guesser.server_errors() == visitor.server_errors() == []
+    assert "Traceback" not in log
 
 
 def test_a_frozen_redis_holds_a_request_no_longer_than_its_timeouts(deployment):
@@ -156,7 +192,12 @@ def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(de
 
     assert_quick(visitor, app, "/", 200)
     health_check = assert_quick(visitor, app, "/healthz", 503)
-    assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
+    assert health_check.json() == {
+        "status": "degraded",
+        "redis": "ok",
+        "rate_limits": "ok",
+        "database": "unreachable",
+    }
     # The forms render (they need only the session); submitting them needs the database.
     credentials = {"username": "alice", "password": PASSWORD}
     sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", credentials))
@@ -269,7 +310,12 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
     # subject of the next test.
     assert_quick(visitor, app, "/", 200)
     health_check = assert_quick(visitor, app, "/healthz", 503)
-    assert health_check.json() == {"status": "degraded", "redis": "ok", "database": "unreachable"}
+    assert health_check.json() == {
+        "status": "degraded",
+        "redis": "ok",
+        "rate_limits": "ok",
+        "database": "unreachable",
+    }
     credentials = {"username": username, "password": PASSWORD}
     sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", credentials))
     assert sign_in.status_code == 503
@@ -283,7 +329,7 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
         timeout=RECOVERY_DEADLINE,
         what="the app to reach PostgreSQL again",
     )
-    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "database": "ok"})
+    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"})
     visitor.login(app, username)
     assert is_signed_in(visitor.get(app, "/dashboard"))
     assert user.server_errors() == visitor.server_errors() == []
