@@ -90,10 +90,19 @@ class BaseConfig:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process
     RATELIMIT_SWALLOW_ERRORS = True  # a broken limiter must never turn into a 500
     RATELIMIT_KEY_PREFIX = "ratelimit"
-    LOGIN_RATE_LIMIT = "5/minute;20/hour"  # failed sign-ins per client IP
-    REGISTER_RATE_LIMIT = "10/hour"  # sign-ups per client IP
-    REAUTH_RATE_LIMIT = "5/minute;20/hour"  # wrong passwords per signed-in user
+    LOGIN_RATE_LIMIT = "5/minute;20/hour"  # failed sign-ins per client IP (IPv6: per /64)
+    # The same failures counted per wider IPv6 network: a /48 holds 65,536 /64s.
+    LOGIN_RATE_LIMIT_PER_IPV6_48 = "20/minute;100/hour"
+    LOGIN_RATE_LIMIT_PER_IPV6_32 = "60/minute;300/hour"
+    REGISTER_RATE_LIMIT = "10/hour"  # sign-ups per client IP (IPv6: per /64)
+    REGISTER_RATE_LIMIT_PER_IPV6_48 = "30/hour"
+    REGISTER_RATE_LIMIT_PER_IPV6_32 = "100/hour"
+    REAUTH_RATE_LIMIT = "5/minute;20/hour"  # wrong passwords per sign-in (its own budget)
+    REAUTH_ACCOUNT_RATE_LIMIT = "60/hour"  # wrong passwords per account, all sign-ins together
     ACCOUNT_LOGIN_RATE_LIMIT = "10/15 minutes"  # attempts per account (or known device)
+    # Successful sign-ins too: each costs a hash, a sign-in row and a session.
+    SUCCESSFUL_LOGIN_RATE_LIMIT = "10/minute;60/hour"  # per client address
+    ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT = "10/minute;60/hour"  # per account
     # Marks a browser that has signed in to an account before, so that an attack on
     # the account cannot lock its owner out (see app/account_throttle.py).
     DEVICE_COOKIE_NAME = "__Host-device"
@@ -105,6 +114,10 @@ class BaseConfig:
     # Privacy: how long personal data outlives its use (``flask retention purge``).
     # Addresses and browsers of sign-ins, and the security events of an account.
     SESSION_METADATA_RETENTION = timedelta(days=30)
+    # Stored security events per account; past it the oldest minor ones go first.
+    SECURITY_EVENTS_PER_ACCOUNT = 1000
+    # Live sign-ins per account; a new one past it ends the least recently used.
+    MAX_SIGN_INS_PER_ACCOUNT = 20
     SECURITY_EVENT_RETENTION = timedelta(days=90)
 
     # Argon2id parameters: argon2-cffi's defaults, RFC 9106's low-memory profile.

@@ -15,18 +15,21 @@ The slot is taken atomically before the password is checked, so concurrent guess
 cannot overshoot the limit; a successful sign-in empties the bucket again. A device
 cookie names the password it signed in with (``password_version``): someone who once
 knew the password cannot keep the cookies they collected then as extra buckets for
-guessing the new one.
+guessing the new one. It names the account by its random ``public_id``, never by its
+integer id: cookies collected on an account that was then deleted buy nothing against
+the next account to get that id.
 """
 
+import hashlib
 import secrets
 import time
 
 from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import Signer
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
-from . import cookies
+from . import cookies, security_log
 from .extensions import limiter
 
 DEVICE_COOKIE_SALT = "device-cookie"
@@ -39,14 +42,17 @@ def take_attempt(username, user):
     switched off (``RATELIMIT_ENABLED=False``) nothing is counted.
     """
     bucket = _bucket(username, user)
-    if not _limits_enabled():
-        return bucket
-    strategy = limiter.limiter
-    for item in parse_many(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"]):
-        if not strategy.hit(item, "account-login", bucket):
-            reset_at = strategy.get_window_stats(item, "account-login", bucket).reset_time
-            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
+    _take(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"], "account-login", bucket)
     return bucket
+
+
+def take_successful_sign_in(user):
+    """Count one successful sign-in to ``user``, or raise 429 past ``ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT``.
+
+    Threat: someone who knows the password (or shares it) signing in again and again:
+    each sign-in costs a hash, a row, a session and a device cookie.
+    """
+    _take(current_app.config["ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT"], "account-sign-in", user.public_id)
 
 
 def forget_attempts(bucket):
@@ -58,35 +64,56 @@ def forget_attempts(bucket):
 
 
 def remember_device(response, user, password_version=None):
-    """Mark this browser as one that has signed in to ``user`` (with ``password_version``)."""
+    """Mark this browser as one that has signed in to ``user`` (with ``password_version``).
+
+    The cookie is opaque: a random nonce and a MAC over it, the account's random
+    ``public_id`` and the password version. It names neither the account nor how often
+    its password changed, and it fits no other account, even one that later gets the
+    same integer id (SQLite hands out a deleted account's id again).
+    """
     version = user.password_version if password_version is None else password_version
-    value = _serializer().dumps({"user": user.id, "password": version, "nonce": secrets.token_urlsafe(16)})
+    nonce = secrets.token_urlsafe(16)
+    value = f"{nonce}.{_signer().get_signature(_binding(nonce, user, version)).decode()}"
     cookies.set_cookie(
         response, current_app.config["DEVICE_COOKIE_NAME"], value, current_app.config["DEVICE_COOKIE_DURATION"]
     )
+
+
+def _take(limits, namespace, key):
+    """One hit in every window of ``limits`` for ``key``, or 429 with the time to wait."""
+    if not _limits_enabled():
+        return
+    strategy = limiter.limiter
+    for item in parse_many(limits):
+        if not strategy.hit(item, namespace, key):
+            reset_at = strategy.get_window_stats(item, namespace, key).reset_time
+            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
 
 
 def _bucket(username, user):
     device = _known_device(user)
     if device:
         return f"device:{device}"
-    return f"account:{username.lower()}"
+    # A keyed fingerprint, not the name typed: that may be a password typed into the
+    # wrong field, and the key lives in Redis for the whole window.
+    return f"account:{security_log.fingerprint(username.lower())}"
 
 
 def _known_device(user):
+    """The nonce of this browser's device cookie if it was made for ``user`` as it is now."""
     cookie = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
     if not cookie or user is None:
         return None
-    try:
-        payload = _serializer().loads(cookie)
-    except BadSignature:
+    nonce, _, signature = cookie.rpartition(".")
+    # Made for this account and its current password; one from before a password
+    # change, or for any other account, does not verify.
+    if not nonce or not _signer().verify_signature(_binding(nonce, user, user.password_version), signature):
         return None
-    if not isinstance(payload, dict) or payload.get("user") != user.id:
-        return None
-    # Cookies from before versions were recorded name none: they belong to version 0.
-    if payload.get("password", 0) != user.password_version:
-        return None  # made before the password changed
-    return payload.get("nonce")
+    return nonce
+
+
+def _binding(nonce, user, password_version):
+    return f"{nonce}|{user.public_id}|{password_version}"
 
 
 def _limits_enabled():
@@ -94,7 +121,7 @@ def _limits_enabled():
     return current_app.config["RATELIMIT_ENABLED"]
 
 
-def _serializer():
+def _signer():
     # A list of keys: signs with the newest, still accepts cookies made before a rotation.
     keys = [*reversed(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.config["SECRET_KEY"]]
-    return URLSafeSerializer(keys, salt=DEVICE_COOKIE_SALT)
+    return Signer(keys, salt=DEVICE_COOKIE_SALT, digest_method=hashlib.sha256)

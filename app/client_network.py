@@ -23,6 +23,8 @@ import re
 from flask import request
 
 IPV6_NETWORK_PREFIX = 64
+# Wider IPv6 networks that the per-address limits also count, with larger budgets.
+WIDER_IPV6_PREFIXES = (48, 32)
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 UNKNOWN_ADDRESS = "unknown"
 # "[v6]", "[v6]:port" or "v4:port"; the address is the first group that matched.
@@ -64,3 +66,16 @@ def client_network():
     if ip in NAT64_PREFIX:
         return str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return str(ipaddress.ip_network((ip, IPV6_NETWORK_PREFIX), strict=False))
+
+
+def wider_ipv6_network(prefix):
+    """This request's IPv6 client as its network of ``prefix`` bits, e.g. ``"2001:db8::/32"``.
+
+    ``None`` for IPv4 clients (and IPv6 addresses that carry one), which
+    ``client_network`` already counts one by one. Threat: a host with a /48 (65,536
+    /64 networks) that takes a new /64 for every few guesses.
+    """
+    network = client_network()
+    if ":" not in network:
+        return None
+    return str(ipaddress.ip_network(network, strict=False).supernet(new_prefix=prefix))

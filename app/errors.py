@@ -17,7 +17,7 @@ from werkzeug.exceptions import (
     TooManyRequests,
 )
 
-from . import security_log, sessions, sign_ins
+from . import rate_limits, security_log, sessions, sign_ins
 from .extensions import db, login_manager
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
@@ -68,6 +68,14 @@ def render_untrusted_host(error):
 
 def render_too_many_requests(error):
     security_log.record("rate_limited", user_id=_signed_in_user_id(), path=request.path)
+    if getattr(getattr(error, "limit", None), "scope", None) == rate_limits.PASSWORD_CHECK_SCOPE:
+        # The owner's way out when a copy of this device's cookies spent the budget.
+        message = _(
+            "Too many wrong passwords in this session. Sign out, then sign in again with your "
+            "password: the new session has its own attempts, and signing out also ends every "
+            "copy of this one."
+        )
+        return render_template("errors/error.html", code=429, title=PAGES[429][0], message=message), 429
     return render_http_error(error)
 
 

@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What binds to the account outside the database (device cookies, limiter keys):
+    # random, so never handed to another account, as a recycled integer id can be.
+    public_id: Mapped[str] = mapped_column(String(22), unique=True, default=new_public_id)
     username: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Goes up with every password change; a sign-in made with an older password is dead.

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_login import current_user
 
 from . import redis_connection
+from .client_network import WIDER_IPV6_PREFIXES, wider_ipv6_network
 from .extensions import limiter
 
 
@@ -24,6 +25,9 @@ def init_app(app):
     limiter.init_app(app)
 
 
+PASSWORD_CHECK_SCOPE = "password-check"
+
+
 def _config(name):
     return lambda: current_app.config[name]
 
@@ -34,22 +38,88 @@ def _rejected(response):
     return response.status_code in (400, 401)
 
 
-def _signed_in_user():
+def _this_sign_in():
     # Anonymous requests are sent to sign in by login_required; an empty key
     # tells Flask-Limiter not to count them here.
-    return f"user:{current_user.id}" if current_user.is_authenticated else ""
+    return f"sign-in:{current_user.current_sign_in.public_id}" if current_user.is_authenticated else ""
 
 
-failed_logins = limiter.limit(_config("LOGIN_RATE_LIMIT"), methods=["POST"], deduct_when=_rejected)
+def _this_account():
+    return f"account:{current_user.public_id}" if current_user.is_authenticated else ""
 
-registrations = limiter.limit(_config("REGISTER_RATE_LIMIT"), methods=["POST"])
 
-# Re-authentication, password change and account deletion all test the password of
-# the signed-in user: one budget per account, whatever address the guesses come from.
-password_checks = limiter.shared_limit(
-    _config("REAUTH_RATE_LIMIT"),
-    scope="password_check",
-    key_func=_signed_in_user,
+def _wider_ipv6_network(prefix):
+    # IPv4 clients are counted by their address alone; an empty key skips the limit.
+    return lambda: wider_ipv6_network(prefix) or ""
+
+
+def _limits(*limits):
+    """Several limits as one decorator, the first one checked first."""
+
+    def decorator(view):
+        for limit in reversed(limits):
+            view = limit(view)
+        return view
+
+    return decorator
+
+
+# Failed sign-ins per client: its IPv4 address or IPv6 /64, and with larger budgets the
+# IPv6 /48 and /32 around it (one customer may hold a /48; a provider a /32).
+failed_logins = _limits(
+    limiter.limit(_config("LOGIN_RATE_LIMIT"), methods=["POST"], deduct_when=_rejected),
+    *(
+        limiter.limit(
+            _config(f"LOGIN_RATE_LIMIT_PER_IPV6_{prefix}"),
+            key_func=_wider_ipv6_network(prefix),
+            scope=f"login-ipv6-{prefix}",
+            methods=["POST"],
+            deduct_when=_rejected,
+        )
+        for prefix in WIDER_IPV6_PREFIXES
+    ),
+)
+
+# Successful sign-ins per client address as well: each costs a hash, a row and a session.
+successful_logins = limiter.limit(
+    _config("SUCCESSFUL_LOGIN_RATE_LIMIT"),
+    scope="login-success",
     methods=["POST"],
-    deduct_when=_rejected,
+    deduct_when=lambda response: response.status_code == 303,
+)
+
+registrations = _limits(
+    limiter.limit(_config("REGISTER_RATE_LIMIT"), methods=["POST"]),
+    *(
+        limiter.limit(
+            _config(f"REGISTER_RATE_LIMIT_PER_IPV6_{prefix}"),
+            key_func=_wider_ipv6_network(prefix),
+            scope=f"register-ipv6-{prefix}",
+            methods=["POST"],
+        )
+        for prefix in WIDER_IPV6_PREFIXES
+    ),
+)
+
+# Re-authentication, password change, sign-out everywhere else and account deletion
+# all test the password of the signed-in user. Threat: a thief holding a copy of one
+# device's cookies spends the budget so that the owner cannot confirm the password and
+# throw the thief out. So the budget belongs to the sign-in (a copy shares it, but the
+# owner's other devices and any fresh sign-in have their own), under a much higher
+# ceiling for the whole account, which only someone holding many sign-ins could reach.
+password_checks = _limits(
+    limiter.shared_limit(
+        _config("REAUTH_RATE_LIMIT"),
+        scope=PASSWORD_CHECK_SCOPE,
+        key_func=_this_sign_in,
+        methods=["POST"],
+        deduct_when=_rejected,
+    ),
+    limiter.shared_limit(
+        _config("REAUTH_ACCOUNT_RATE_LIMIT"),
+        scope="password-check-account",
+        key_func=_this_account,
+        methods=["POST"],
+        deduct_when=_rejected,
+    ),
 )

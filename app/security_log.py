@@ -12,7 +12,7 @@ import logging
 
 from flask import current_app, has_request_context, request
 
-from . import clock, user_agents
+from . import activity_log, clock, user_agents
 from .extensions import db
 from .models import SecurityEvent
 
@@ -43,6 +43,7 @@ def record(event, user_id=None, **fields):
         db.session.add(
             SecurityEvent(user_id=user_id, event=event, created_at=now, ip_address=ip_address, client=client)
         )
+        activity_log.prune(user_id)
         db.session.commit()
     entry.update(fields)
     logging.getLogger(current_app.config["SECURITY_LOG_NAME"]).info(json.dumps(entry))

@@ -16,7 +16,7 @@ from flask import current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, inspect, select, update
 
-from . import clock, cookies, sessions, sudo, user_agents
+from . import clock, cookies, security_log, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn
 from .tokens import new_token, sha256_hex
@@ -48,7 +48,27 @@ def sign_in(user, remember=False, password_version=None):
     )
     _activate(user, record, remember=remember)
     sudo.mark_password_confirmed()
+    _end_least_recently_used(user, keep=record)
     return record
+
+
+def _end_least_recently_used(user, keep):
+    """End the sign-ins of ``user`` past ``MAX_SIGN_INS_PER_ACCOUNT``, least recently used first.
+
+    Threat: unbounded sign-ins. Each one is a row, a session and a remember cookie that
+    lives for weeks; someone signing in again and again would pile them up. The owner
+    sees on the activity page which ones ended and why.
+    """
+    others = db.session.scalars(
+        select(SignIn)
+        .where(SignIn.user_id == user.id, SignIn.id != keep.id)
+        .order_by(SignIn.last_seen_at.desc(), SignIn.id.desc())
+    ).all()
+    surplus = others[current_app.config["MAX_SIGN_INS_PER_ACCOUNT"] - 1 :]
+    ended_ids = [record.id for record in surplus]
+    end(surplus)
+    for record_id in ended_ids:
+        security_log.record("sign_in_ended_over_limit", user_id=user.id, sign_in=record_id)
 
 
 def restart_current_sign_in():

@@ -69,6 +69,9 @@ SCAN_RATE_LIMITS = {
     "FLASK_REGISTER_RATE_LIMIT": "100000/minute",
     "FLASK_REAUTH_RATE_LIMIT": "100000/minute",
     "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "100000/minute",
+    "FLASK_REAUTH_ACCOUNT_RATE_LIMIT": "100000/minute",
+    "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
+    "FLASK_ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
 }
 # wapiti fills every field named "username" with "alice". With that name taken, a
 # sign-up attempt succeeds only if a payload in the username field is a valid name.

@@ -176,9 +176,12 @@ def test_a_sign_in_with_the_old_password_in_flight_dies_with_the_password_change
     with app.app_context():
         assert db.session.query(SignIn).count() == 0
     # Its device cookie names the old password: no bucket of its own for guessing the new one.
+    nonce, _, signature = attacker.client.get_cookie("__Host-device").value.rpartition(".")
     with app.test_request_context():
-        device = account_throttle._serializer().loads(attacker.client.get_cookie("__Host-device").value)
-    assert device["password"] == 0
+        user = db.session.query(User).one()
+        signer = account_throttle._signer()
+        assert signer.verify_signature(account_throttle._binding(nonce, user, 0), signature)
+        assert not signer.verify_signature(account_throttle._binding(nonce, user, user.password_version), signature)
     # The owner's new password is the one that works.
     assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 401
     assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 303

@@ -110,10 +110,15 @@ def test_device_cookies_from_before_a_password_change_grant_no_bucket(app, owner
     assert owner.login(password=new_password).status_code == 303
 
 
-def test_a_device_cookie_from_before_password_versions_still_counts(app, owner):
-    """Cookies issued before they named a password version belong to version 0."""
+def test_a_device_cookie_in_the_old_readable_format_grants_no_bucket(app, owner):
+    """Cookies that named the user id in readable JSON are no longer accepted (they told
+    how many accounts exist); a browser that had one is known again after its next sign-in."""
+    from itsdangerous import URLSafeSerializer
+
     with app.test_request_context():
-        old_style = account_throttle._serializer().dumps({"user": 1, "nonce": "issued-before-the-upgrade"})
-    spray(app, 12)
+        old_style = URLSafeSerializer(app.config["SECRET_KEY"], salt=account_throttle.DEVICE_COOKIE_SALT).dumps(
+            {"user": 1, "password": 0, "nonce": "issued-before-the-upgrade"}
+        )
+    spray(app, 10)
     owner.client.set_cookie("__Host-device", old_style)
-    assert owner.login().status_code == 303
+    assert owner.login().status_code == 429

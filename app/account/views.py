@@ -4,14 +4,14 @@ Every page here is the user's own: records are always looked up together with th
 signed-in user's id, so another user's public id is simply not found (404).
 """
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 
-from .. import account_throttle, data_export, passwords, rate_limits, security_log, sign_ins
+from .. import account_throttle, activity_log, data_export, passwords, rate_limits, security_log, sign_ins
 from ..extensions import db
 from ..models import SecurityEvent, SignIn, User
 from ..sudo import own_password_confirmed, reauth_required
@@ -19,7 +19,6 @@ from .forms import ActionForm, DeleteAccountForm, PasswordChangeForm, SignOutEve
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-ACTIVITY_LIMIT = 50
 EVENT_LABELS = {
     "user_registered": _l("Account created"),
     "login_succeeded": _l("Signed in"),
@@ -33,6 +32,7 @@ EVENT_LABELS = {
     "csrf_failed": _l("Rejected a form with a bad or expired token"),
     "rate_limited": _l("Too many attempts, slowed down"),
     "data_exported": _l("Downloaded your data"),
+    "sign_in_ended_over_limit": _l("Oldest session ended: too many sessions at once"),
 }
 
 
@@ -145,8 +145,9 @@ def delete_account():
 @reauth_required(return_to="account.export")
 def export():
     """Everything stored about the signed-in user, as a JSON download."""
-    # Recorded first, so the export lists itself as well.
-    security_log.record("data_exported", user_id=current_user.id)
+    # Recorded first, so the export lists itself as well. A HEAD downloads nothing.
+    if request.method == "GET":
+        security_log.record("data_exported", user_id=current_user.id)
     response = jsonify(data_export.for_user(current_user))
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     return response
@@ -155,10 +156,6 @@ def export():
 @bp.get("/activity")
 @login_required
 def activity():
-    events = db.session.scalars(
-        select(SecurityEvent)
-        .where(SecurityEvent.user_id == current_user.id)
-        .order_by(SecurityEvent.created_at.desc(), SecurityEvent.id.desc())
-        .limit(ACTIVITY_LIMIT)
+    return render_template(
+        "account/activity.html", events=activity_log.recent_events(current_user), event_labels=EVENT_LABELS
     )
-    return render_template("account/activity.html", events=list(events), event_labels=EVENT_LABELS)

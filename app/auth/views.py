@@ -39,12 +39,16 @@ def register():
         security_log.record("user_registered", user_id=user.id)
         sign_ins.sign_in(user)
         flash(_("Welcome! Your account is ready."), "success")
-        return redirect(url_for("dashboard.index"), 303)
+        response = redirect(url_for("dashboard.index"), 303)
+        # The browser that made the account is a known device of it from the start.
+        account_throttle.remember_device(response, user)
+        return response
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limits.failed_logins
+@rate_limits.successful_logins
 def login():
     next_path = safe_next_path(request.args.get("next"))
     if current_user.is_authenticated:
@@ -61,6 +65,7 @@ def login():
         form.form_errors.append(INVALID_CREDENTIALS)
         return render_template("auth/login.html", form=form), 401
     account_throttle.forget_attempts(bucket)
+    account_throttle.take_successful_sign_in(user)
     record = sign_ins.sign_in(user, remember=form.remember.data, password_version=password_version)
     security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
     response = redirect(next_path or url_for("dashboard.index"), 303)

@@ -31,6 +31,9 @@ FAST_SETTINGS = {
     "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "10000/minute",
     "FLASK_REGISTER_RATE_LIMIT": "10000/minute",
     "FLASK_REAUTH_RATE_LIMIT": "10000/minute",
+    "FLASK_REAUTH_ACCOUNT_RATE_LIMIT": "10000/minute",
+    "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "10000/minute",
+    "FLASK_ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT": "10000/minute",
     # Every request writes "last seen", the write that raced with sign-out.
     "FLASK_LAST_SEEN_RESOLUTION": "0",
 }

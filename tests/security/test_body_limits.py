@@ -32,6 +32,7 @@ def site(tmp_path_factory):
         "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
         "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
         "FLASK_LOGIN_RATE_LIMIT": "1000/hour",
+        "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "1000/hour",
     }
     with ExitStack() as running:
         yield start_production_site(running, tmp_path_factory.mktemp("bodies"), settings)

@@ -32,6 +32,9 @@ def signed_in(make_app):
         REGISTER_RATE_LIMIT="100000/minute",
         REAUTH_RATE_LIMIT="100000/minute",
         ACCOUNT_LOGIN_RATE_LIMIT="100000/minute",
+        REAUTH_ACCOUNT_RATE_LIMIT="100000/minute",
+        SUCCESSFUL_LOGIN_RATE_LIMIT="100000/minute",
+        ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT="100000/minute",
     )
     auth = AuthActions(app, app.test_client())
     auth.create_user()

@@ -95,6 +95,9 @@ def site(tmp_path_factory):
         "FLASK_PASSWORD_HASH_PARALLELISM": "1",
         "FLASK_LOGIN_RATE_LIMIT": "100000/minute",
         "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "100000/minute",
+        "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
+        "FLASK_ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
+        "FLASK_REAUTH_ACCOUNT_RATE_LIMIT": "100000/minute",
         "FLASK_REGISTER_RATE_LIMIT": "100000/minute",
     }
     with ExitStack() as running:
