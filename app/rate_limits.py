@@ -25,7 +25,7 @@ def init_app(app):
     limiter.init_app(app)
 
 
-PASSWORD_CHECK_SCOPE = "password-check"
+PASSWORD_CHECK_SCOPE = "password-check"  # noqa: S105 - a counter's name, not a password
 
 
 def _config(name):
