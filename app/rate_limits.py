@@ -49,8 +49,12 @@ def _this_account():
 
 
 def _wider_ipv6_network(prefix):
-    # IPv4 clients are counted by their address alone; an empty key skips the limit.
-    return lambda: wider_ipv6_network(prefix) or ""
+    return lambda: wider_ipv6_network(prefix)
+
+
+def _ipv4_client():
+    # IPv4 clients are counted by their address alone: the wider limits do not apply.
+    return wider_ipv6_network(WIDER_IPV6_PREFIXES[0]) is None
 
 
 def _limits(*limits):
@@ -73,6 +77,7 @@ failed_logins = _limits(
             _config(f"LOGIN_RATE_LIMIT_PER_IPV6_{prefix}"),
             key_func=_wider_ipv6_network(prefix),
             scope=f"login-ipv6-{prefix}",
+            exempt_when=_ipv4_client,
             methods=["POST"],
             deduct_when=_rejected,
         )
@@ -95,6 +100,7 @@ registrations = _limits(
             _config(f"REGISTER_RATE_LIMIT_PER_IPV6_{prefix}"),
             key_func=_wider_ipv6_network(prefix),
             scope=f"register-ipv6-{prefix}",
+            exempt_when=_ipv4_client,
             methods=["POST"],
         )
         for prefix in WIDER_IPV6_PREFIXES

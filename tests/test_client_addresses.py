@@ -76,6 +76,6 @@ def test_what_is_no_address_is_one_shared_logged_bucket(make_app, caplog):
         for junk in ("junk-1", "junk-2", "junk-3", "junk-4", "junk-5"):
             assert behind_proxy(app, junk).login(password="wrong password").status_code == 401
         assert behind_proxy(app, "junk-6").login(password="wrong password").status_code == 429
-    logged = [json.loads(record.getMessage()) for record in caplog.records]
+    logged = [json.loads(record.getMessage()) for record in caplog.records if record.name == "security"]
     unknown = [entry for entry in logged if entry["event"] == "client_address_unknown"]
     assert unknown and {entry["remote_addr"] for entry in unknown} >= {"junk-1", "junk-6"}
