@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 .PHONY: run test test-postgres lint security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
-	APP_ENV=development $(BIN)/flask --app wsgi init-db
+	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
 	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/installed-dev translations

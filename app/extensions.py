@@ -6,6 +6,7 @@ is free of side effects and every test can build its own app.
 
 from flask_babel import gettext
 from flask_limiter import Limiter
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
@@ -19,6 +20,10 @@ def N_(message):
 
 
 db = SQLAlchemy()
+# `flask db ...`: the schema is made and changed only by the revisions in migrations/.
+# Batch mode, because SQLite can alter little in place: a changed table is copied.
+# Server defaults are compared too, so `flask db migrate` notices a changed default.
+migrate = Migrate(render_as_batch=True, compare_server_default=True)
 csrf = CSRFProtect()
 login_manager = KeyRotatingLoginManager()
 login_manager.login_view = "auth.login"
