@@ -14,6 +14,7 @@ upgrade`` is the one step for old and new databases alike, and no row is touched
 import logging
 
 from alembic import context
+from alembic.migration import MigrationContext
 from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import inspect
@@ -39,11 +40,14 @@ def show_progress():
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        # Its list of comparison plugins says nothing about this database.
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
-def adopt_database_from_before_migrations(migration_context):
+def adopt_database_from_before_migrations(connection):
     """Stamp a database that `flask init-db` made with the revision it matches."""
-    inspector = inspect(migration_context.connection)
+    migration_context = MigrationContext.configure(connection)
+    inspector = inspect(connection)
     if inspector.has_table(migration_context.version_table) or not inspector.has_table("users"):
         return
     missing = [
@@ -75,6 +79,10 @@ def run_migrations():
         # Adopting an old database means looking at it: there is no SQL-script mode.
         raise CommandError("--sql is not supported: run the command against the database itself")
     migrate = current_app.extensions["migrate"]
+    # Committed on its own: SQLite commits only the steps of a migration, and a
+    # database already at that revision has no step to run.
+    with migrate.db.engine.begin() as connection:
+        adopt_database_from_before_migrations(connection)
     with migrate.db.engine.connect() as connection:
         context.configure(
             connection=connection,
@@ -83,7 +91,6 @@ def run_migrations():
             **migrate.configure_args,
         )
         with context.begin_transaction():
-            adopt_database_from_before_migrations(context.get_context())
             context.run_migrations()
 
 

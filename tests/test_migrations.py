@@ -8,11 +8,29 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, func, inspect, select, text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.schema import CreateIndex
 
 from app.extensions import db
 from tests.conftest import AuthActions, empty_database
+
+# The revisions whose schema `flask init-db` made before migrations (migrations/env.py).
+FIRST_RELEASE = "6f1d0c9a4b27"
+LAST_RELEASE = "b83e5a17d2c4"
 
 pytestmark = [
     # Alembic cannot read expression indexes back from SQLite and warns that it skips
@@ -89,24 +107,89 @@ def current_revision(app):
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def tables_made_by_init_db(release):
+    """The tables that `flask init-db` (``db.create_all()``) made before migrations.
+
+    Frozen here, because app/models.py moves on: the first release's models, and
+    the last release's, which added password_version to users and sign-ins.
+    """
+    tables = MetaData()
+
+    def password_version():
+        if release == LAST_RELEASE:
+            yield Column("password_version", Integer, nullable=False, server_default="0")
+
+    users = Table(
+        "users",
+        tables,
+        Column("id", Integer, primary_key=True),
+        Column("username", String(32), nullable=False),
+        Column("password_hash", String(255), nullable=False),
+        *password_version(),
+        Column("created_at", DateTime, nullable=False),
+    )
+    Index("uq_users_username_lower", func.lower(users.c.username), unique=True)
+    Table(
+        "sign_ins",
+        tables,
+        Column("id", Integer, primary_key=True),
+        Column("public_id", String(22), nullable=False, unique=True),
+        Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("session_hash", String(64)),
+        Column("remember", Boolean, nullable=False),
+        *password_version(),
+        Column("created_at", DateTime, nullable=False),
+        Column("last_seen_at", DateTime, nullable=False),
+        Column("expires_at", DateTime, nullable=False),
+        Column("ip_address", String(45)),
+        Column("client", String(80)),
+    )
+    Table(
+        "security_events",
+        tables,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("event", String(40), nullable=False),
+        Column("created_at", DateTime, nullable=False, index=True),
+        Column("ip_address", String(45)),
+        Column("client", String(80)),
+    )
+    return tables
+
+
 def all_rows(app):
-    """Every row of every table, leaving out password_version, which not every release has."""
+    """Every row of every table, in the columns the first release already had."""
+    first_release = tables_made_by_init_db(FIRST_RELEASE)
     with app.app_context(), db.engine.connect() as connection:
-        tables = MetaData()
-        tables.reflect(connection, only=["users", "sign_ins", "security_events"])
         return {
-            name: [
-                {column: value for column, value in row._mapping.items() if column != "password_version"}
-                for row in connection.execute(select(table).order_by(table.c.id))
-            ]
-            for name, table in tables.tables.items()
+            name: [row._asdict() for row in connection.execute(select(table).order_by(table.c.id))]
+            for name, table in first_release.tables.items()
         }
+
+
+def made_before_migrations(app, release):
+    """Turn the app's database into one that ``release``'s `flask init-db` made.
+
+    Its rows stay: those of a user signed in through today's app, say. Then it holds
+    that release's tables exactly, and no record of a revision.
+    """
+    flask_db(app, "downgrade", release)
+    with app.app_context():
+        Table("alembic_version", MetaData()).drop(db.engine)
+    assert schema_differences(app, tables_made_by_init_db(release)) == []
 
 
 def test_upgrade_from_empty_gives_exactly_the_schema_of_the_models(empty_app):
     flask_db(empty_app, "upgrade")
     assert current_revision(empty_app) == revisions(empty_app)[-1]
     assert schema_differences(empty_app) == []
+
+
+@pytest.mark.parametrize("release", [FIRST_RELEASE, LAST_RELEASE], ids=["first release", "last release"])
+def test_the_first_revisions_make_what_init_db_made(empty_app, release):
+    flask_db(empty_app, "upgrade", release)
+    assert schema_differences(empty_app, tables_made_by_init_db(release)) == []
 
 
 def add_column(users):
@@ -157,41 +240,34 @@ def test_a_model_change_without_a_migration_is_caught(app, change):
     assert schema_differences(app, models) != []
 
 
-@pytest.mark.parametrize("release", ["last release", "first release"])
-def test_a_database_from_before_migrations_upgrades_and_nobody_is_signed_out(empty_app, release, caplog):
-    app = empty_app
-    with app.app_context():
-        # What `flask init-db` did before there were migrations.
-        db.create_all()
+@pytest.mark.parametrize("release", [LAST_RELEASE, FIRST_RELEASE], ids=["last release", "first release"])
+def test_a_database_from_before_migrations_upgrades_and_nobody_is_signed_out(app, release, caplog):
     alice = AuthActions(app, app.test_client())
     alice.create_user()
     alice.login(remember=True)
-    stranger = AuthActions(app, app.test_client())
-    stranger.create_user("bob")
-    stranger.login("bob", "not bob's password")
-    if release == "first release":
-        # It had no password_version: the README asked for two ALTER TABLEs by hand.
-        with app.app_context():
-            db.session.execute(text("ALTER TABLE users DROP COLUMN password_version"))
-            db.session.execute(text("ALTER TABLE sign_ins DROP COLUMN password_version"))
-            db.session.commit()
+    bob = AuthActions(app, app.test_client())
+    bob.create_user("bob")
+    bob.login("bob", "not bob's password")
+    made_before_migrations(app, release)
     before = all_rows(app)
     assert all(before.values()), "users, sign-ins and security events to carry over"
 
     flask_db(app, "upgrade")
 
     assert "Tables made before migrations found" in caplog.text
-    assert all_rows(app) == before
+    assert current_revision(app) == revisions(app)[-1]
     assert schema_differences(app) == []
+    assert all_rows(app) == before
     assert alice.client.get("/dashboard").status_code == 200
-    assert AuthActions(app, app.test_client()).login("bob").headers["Location"] == "/dashboard"
+    assert bob.login("bob").headers["Location"] == "/dashboard"
 
 
 def test_a_half_upgraded_database_from_before_migrations_is_refused_with_the_fix(empty_app, caplog):
+    # The README used to ask for two ALTER TABLE statements; this one ran only the first.
+    tables = tables_made_by_init_db(FIRST_RELEASE)
+    tables.tables["users"].append_column(Column("password_version", Integer, nullable=False, server_default="0"))
     with empty_app.app_context():
-        db.create_all()
-        db.session.execute(text("ALTER TABLE sign_ins DROP COLUMN password_version"))
-        db.session.commit()
+        tables.create_all(db.engine)
     result = empty_app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 1
     assert "ALTER TABLE sign_ins ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0;" in caplog.text
@@ -200,13 +276,11 @@ def test_a_half_upgraded_database_from_before_migrations_is_refused_with_the_fix
 
 def test_downgrade_to_the_first_revision_and_back_keeps_every_row(app, signed_in):
     before = all_rows(app)
-    first = revisions(app)[0]
 
-    flask_db(app, "downgrade", first)
-    assert current_revision(app) == first
-    # The first revision's schema is today's without password_version, and nothing else.
-    missing = sorted((kind, table, column.name) for kind, _, table, column in schema_differences(app))
-    assert missing == [("add_column", "sign_ins", "password_version"), ("add_column", "users", "password_version")]
+    flask_db(app, "downgrade", FIRST_RELEASE)
+    assert current_revision(app) == FIRST_RELEASE
+    assert schema_differences(app, tables_made_by_init_db(FIRST_RELEASE)) == []
+    assert all_rows(app) == before
 
     flask_db(app, "upgrade")
     assert current_revision(app) == revisions(app)[-1]
