@@ -46,9 +46,8 @@ def show_progress():
 
 def adopt_database_from_before_migrations(connection):
     """Stamp a database that `flask init-db` made with the revision it matches."""
-    migration_context = MigrationContext.configure(connection)
     inspector = inspect(connection)
-    if inspector.has_table(migration_context.version_table) or not inspector.has_table("users"):
+    if inspector.has_table("alembic_version") or not inspector.has_table("users"):
         return
     missing = [
         table
@@ -56,15 +55,15 @@ def adopt_database_from_before_migrations(connection):
         if "password_version" not in {column["name"] for column in inspector.get_columns(table)}
     ]
     if len(missing) == 1:
-        # Half of the two ALTER TABLE statements the README used to ask for.
+        # One of the two ALTER TABLE statements the README used to ask for ran, not both.
         raise CommandError(
-            f"{missing[0]} has no password_version column but the other table has one: run "
+            f"users and sign_ins disagree: {missing[0]} has no password_version column. Run "
             f"ALTER TABLE {missing[0]} ADD COLUMN password_version INTEGER NOT NULL DEFAULT 0; "
-            "then upgrade again"
+            "then flask db upgrade again."
         )
     revision = FIRST_RELEASE if missing else LAST_RELEASE
     log.info("Tables made before migrations found: recording them as revision %s", revision)
-    migration_context.stamp(context.script, revision)
+    MigrationContext.configure(connection).stamp(context.script, revision)
 
 
 def skip_empty_revision(migration_context, revision, directives):
