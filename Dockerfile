@@ -18,6 +18,7 @@ WORKDIR /srv/app
 COPY --from=build /opt/venv /opt/venv
 # The code stays owned by root: the app user can run it but not change it.
 COPY app ./app
+COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
 COPY docs/tutorial ./docs/tutorial

@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres lint security e2e observatory scan bench screenshots translations translations-update clean
+.PHONY: run test test-postgres migration lint security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
-	APP_ENV=development $(BIN)/flask --app wsgi init-db
+	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
 	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/installed-dev translations
@@ -17,6 +17,16 @@ test: $(VENV)/installed-dev translations
 # The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
 test-postgres: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+
+# After changing app/models.py: write the revision that brings a database to the new
+# models, into migrations/versions/ (read it, then commit it with the model change).
+# Compared against a throwaway database at the newest revision, not instance/app.db.
+migration: $(VENV)/installed-dev
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what changes"' >&2; exit 2; }
+	draft=$$(mktemp -d) && trap 'rm -rf "$$draft"' EXIT && \
+	export APP_ENV=development DATABASE_URL="sqlite:///$$draft/draft.db" && \
+	$(BIN)/flask --app wsgi db upgrade && \
+	$(BIN)/flask --app wsgi db migrate --message "$(MESSAGE)"
 
 # Style and common mistakes, settings in pyproject.toml.
 lint: $(VENV)/installed-dev

@@ -25,7 +25,7 @@ from . import (
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
-from .extensions import csrf, db, login_manager
+from .extensions import csrf, db, login_manager, migrate
 from .main.views import bp as main_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +82,8 @@ def trust_proxies(app):
 
 def register_extensions(app):
     db.init_app(app)
+    # An absolute path: `flask db` and the tests find the revisions from any directory.
+    migrate.init_app(app, db, directory=PROJECT_ROOT / "migrations")
     sessions.init_app(app)
     key_rotation.init_app(app)
     csrf.init_app(app)

@@ -1,12 +1,14 @@
 """Command-line tools for operators.
 
-``flask init-db``, ``flask create-user USERNAME``, ``flask security-check``,
+``flask create-user USERNAME``, ``flask security-check``,
 ``flask sessions list|revoke USERNAME``, ``flask sessions revoke-all`` (after an
 incident: everyone signs in again) and ``flask retention purge`` (daily).
 Each prints a one-line summary and exits non-zero on error (ASVS 7.4.5).
+The schema is Flask-Migrate's: ``flask db upgrade`` (``flask init-db`` is an old name for it).
 """
 
 import click
+import flask_migrate
 from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.datastructures import MultiDict
@@ -30,8 +32,10 @@ def init_app(app):
 @click.command("init-db")
 @with_appcontext
 def init_db():
-    """Create the tables that do not exist yet (safe to run again)."""
-    db.create_all()
+    """Deprecated: run `flask db upgrade`, which this now does."""
+    # Kept for one release, so deployment scripts that call it keep working.
+    click.echo("flask init-db is deprecated and will be removed: use flask db upgrade.", err=True)
+    flask_migrate.upgrade()
     click.echo("Database ready.")
 
 

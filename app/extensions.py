@@ -6,6 +6,7 @@ is free of side effects and every test can build its own app.
 
 from flask_babel import gettext
 from flask_limiter import Limiter
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from .client_network import client_network
@@ -22,6 +23,10 @@ def N_(message):
 # again on next use: a row that another request deleted meanwhile would otherwise
 # raise in the middle of a request that began while it was valid.
 db = SQLAlchemy(session_options={"expire_on_commit": False})
+# `flask db ...`: the schema is made and changed only by the revisions in migrations/.
+# Batch mode, because SQLite can alter little in place: a changed table is copied.
+# Server defaults are compared too, so `flask db migrate` notices a changed default.
+migrate = Migrate(render_as_batch=True, compare_server_default=True)
 csrf = RefererSafeCSRFProtect()
 login_manager = KeyRotatingLoginManager()
 login_manager.login_view = "auth.login"

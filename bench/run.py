@@ -219,7 +219,7 @@ def run_benchmark(options, workdir, started):
     redis_server.start()
 
     settings = app_settings(redis_server.url, options.database_url or f"sqlite:///{workdir / 'bench.db'}")
-    flask_command(settings, ["init-db"])
+    flask_command(settings, ["db", "upgrade"])
     flask_command(settings, ["create-user", USERNAME, "--password", password])
     app = AppServer(workdir / "app", settings, workers=options.workers)
     started.append(app)

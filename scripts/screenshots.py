@@ -50,7 +50,7 @@ def main():
             "DATABASE_URL": f"sqlite:///{workdir}/demo.db",
         }
         subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
             cwd=ROOT,
             check=True,
             env=app_environment(env),

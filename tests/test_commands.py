@@ -23,7 +23,8 @@ def test_create_user_applies_the_sign_up_rules(app):
         assert db.session.query(User).count() == 0
 
 
-def test_init_db_is_safe_to_run_twice(app):
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["init-db"]).exit_code == 0
-    assert runner.invoke(args=["init-db"]).exit_code == 0
+def test_init_db_is_an_old_name_for_db_upgrade_and_says_so(app):
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "deprecated" in result.output
+    assert "flask db upgrade" in result.output

@@ -62,7 +62,7 @@ def secrets_dir(tmp_path):
 
 
 def test_compose_has_the_expected_services(compose):
-    assert set(compose["services"]) == {"make-secrets", "proxy", "init-db", "web", "redis", "redis-limits", "db"}
+    assert set(compose["services"]) == {"make-secrets", "proxy", "migrate", "web", "redis", "redis-limits", "db"}
 
 
 def test_compose_needs_nothing_filled_in_and_holds_no_secret():
@@ -110,7 +110,7 @@ def test_every_service_that_reads_secrets_waits_for_them(compose):
             readers.append(name)
             assert all(mount["read_only"] for mount in secret_mounts), name
             assert waits_for_secrets(name), name
-    assert set(readers) == {"init-db", "web", "redis", "redis-limits", "db"}
+    assert set(readers) == {"migrate", "web", "redis", "redis-limits", "db"}
     assert services["make-secrets"]["volumes"][-1] == f"app-secrets:{SECRETS_MOUNT}"
 
 
@@ -231,10 +231,10 @@ def test_two_web_replicas_run_behind_the_proxy(compose):
     assert "ports" not in compose["services"]["web"]
 
 
-def test_web_waits_for_the_schema_and_the_proxy_for_a_healthy_web(compose):
-    assert compose["services"]["web"]["depends_on"]["init-db"]["condition"] == "service_completed_successfully"
+def test_web_waits_for_the_migrations_and_the_proxy_for_a_healthy_web(compose):
+    assert compose["services"]["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert compose["services"]["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
-    assert compose["services"]["init-db"]["command"][-1] == "init-db"
+    assert compose["services"]["migrate"]["command"] == ["flask", "--app", "wsgi", "db", "upgrade"]
 
 
 def test_proxy_forwards_to_the_port_gunicorn_binds(monkeypatch):
@@ -258,7 +258,7 @@ def test_dockerfile_is_multi_stage_non_root_and_checks_healthz(app):
 
 def test_dockerfile_copies_every_top_level_part_the_app_needs():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for part in ("app", "templates", "static", "config.py", "wsgi.py", "gunicorn.conf.py"):
+    for part in ("app", "migrations", "templates", "static", "config.py", "wsgi.py", "gunicorn.conf.py"):
         assert re.search(rf"^COPY .*\b{re.escape(part)}\b", dockerfile, re.MULTILINE), part
 
 

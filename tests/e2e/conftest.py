@@ -102,15 +102,15 @@ def site(tmp_path_factory):
             "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
         }
         app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=1)
-        init_db = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "init-db"],
+        upgrade = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
             env=app_server.env,
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=False,
         )
-        assert init_db.returncode == 0, f"flask init-db failed:\n{init_db.stdout}{init_db.stderr}"
+        assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}"
         running.callback(app_server.stop)
         app_server.start(verify=str(ca_pem))
         yield Site(url=app_server.url, spki_sha256=spki_sha256(cert_pem), server=app_server)

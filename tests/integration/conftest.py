@@ -65,18 +65,18 @@ class Deployment:
             **extra,
         }
 
-    def init_db(self, redis_url, database_url=None):
-        """Create the tables with ``flask init-db``, as an operator would."""
-        flask_command(self.settings(redis_url, database_url), ["init-db"])
+    def migrate_db(self, redis_url, database_url=None):
+        """Make or update the tables with ``flask db upgrade``, as an operator would."""
+        flask_command(self.settings(redis_url, database_url), ["db", "upgrade"])
 
-    def app(self, redis_url, database_url=None, init_db=True, **extra):
+    def app(self, redis_url, database_url=None, migrate_db=True, **extra):
         """Start one more app instance (gunicorn, one worker, TLS) on a free port.
 
         ``extra`` adds environment variables, e.g. ``FLASK_IDLE_TIMEOUT="60"``.
         """
         database_url = database_url or self.database_url
-        if init_db and database_url not in self._databases_ready:
-            self.init_db(redis_url, database_url)
+        if migrate_db and database_url not in self._databases_ready:
+            self.migrate_db(redis_url, database_url)
             self._databases_ready.add(database_url)
         server = AppServer(
             self.directory / "apps",

@@ -187,7 +187,7 @@ def test_sessions_survive_a_redis_restart_with_an_append_only_file(deployment):
 def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(deployment):
     store = deployment.redis()
     # Nothing listens on port 1: every connection is refused at once.
-    app = deployment.app(store.url, database_url="postgresql://nobody@127.0.0.1:1/none", init_db=False)
+    app = deployment.app(store.url, database_url="postgresql://nobody@127.0.0.1:1/none", migrate_db=False)
     visitor = deployment.browser()
 
     assert_quick(visitor, app, "/", 200)

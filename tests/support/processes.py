@@ -296,7 +296,7 @@ def start_production_site(running, directory, settings=None, workers=1):
         "FLASK_TRUSTED_HOSTS": '["127.0.0.1"]',
         **(settings or {}),
     }
-    flask_command(env, ["init-db"])
+    flask_command(env, ["db", "upgrade"])
     app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=workers)
     running.callback(app_server.stop)
     app_server.start(verify=str(ca_pem))
