@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import inspect, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
@@ -80,7 +80,7 @@ def logout():
     check_sign_out_form()
     signed_in = current_user.is_authenticated
     if signed_in:
-        user_id, sign_in_id = current_user.id, inspect(current_user.current_sign_in).identity[0]
+        user_id, sign_in_id = current_user.id, current_user.current_sign_in.id
     # No flash message here: it would write a new session right after this one ended.
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
