@@ -294,3 +294,29 @@ def test_upgrade_with_nothing_to_do_changes_nothing(app, signed_in):
     flask_db(app, "upgrade")
     assert all_rows(app) == before
     assert signed_in.client.get("/dashboard").status_code == 200
+
+
+def test_browser_names_an_attacker_wrote_before_the_vocabulary_are_forgotten(empty_app):
+    flask_db(empty_app, "upgrade", "4c9e2f7a1d3b")
+    with empty_app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, public_id, username, password_hash, password_version, created_at) "
+                "VALUES (1, 'p', 'alice', 'h', 0, '2026-11-01 00:00:00')"
+            )
+        )
+        for number, client in enumerate(["Your account is locked call 555-0100 Bot 1", "Firefox 133 (Linux)", None]):
+            db.session.execute(
+                text(
+                    "INSERT INTO security_events (user_id, event, created_at, client) "
+                    "VALUES (1, 'login_failed', :at, :client)"
+                ),
+                {"at": f"2026-11-0{number + 1} 00:00:00", "client": client},
+            )
+        db.session.commit()
+
+    flask_db(empty_app, "upgrade")
+
+    with empty_app.app_context():
+        clients = db.session.scalars(text("SELECT client FROM security_events ORDER BY created_at")).all()
+    assert clients == [None, "Firefox 133 (Linux)", None]
