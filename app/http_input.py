@@ -1,7 +1,7 @@
 """The request as the app sees it: hostile bytes in cookies, addresses and bodies defused.
 
 Flask's request object is where every view, extension and hook reads the client's
-input, so the three kinds of input that broke the site from outside are made safe
+input, so the kinds of input that broke the site from outside are made safe
 here, once, instead of in each reader:
 
 - **The Host** (and the scheme a proxy vouches for): one that is no host name gets a
@@ -16,10 +16,13 @@ here, once, instead of in each reader:
   a port or brackets. ``client_network.canonical_address`` turns it into one
   canonical form, so a port cannot split one client into many rate-limit buckets,
   and an oversized value never reaches a database column.
+- **File parts** of a multipart form are dropped: no form here takes a file.
 - **Bodies without a Content-Length** (``Transfer-Encoding: chunked``). Werkzeug stops
   reading such a body at ``MAX_CONTENT_LENGTH`` and hands the form parser the first
   bytes, so a form padded past the limit was acted on. Here the body is read up to
-  one byte past the limit first: longer bodies get the same 413 as with a length.
+  one byte past the limit first: longer bodies get the same 413 as with a length, and
+  a body the server cannot decode (a chunk size that is no number, a client gone
+  halfway) a 400.
 """
 
 import io
@@ -60,10 +63,21 @@ class SafeRequest(Request):
         terminated_by_server = "wsgi.input_terminated" in self.environ
         if self.content_length is not None or limit is None or not terminated_by_server:
             return get_input_stream(self.environ, max_content_length=limit)
-        body = self.environ["wsgi.input"].read(limit + 1)
+        try:
+            body = self.environ["wsgi.input"].read(limit + 1)
+        except Exception as error:
+            # The server decodes the chunks as we read: a chunk size that is no number, or
+            # a client gone before the last chunk, raises the server's own exception here.
+            raise BadRequest("The request body could not be read.") from error
         if len(body) > limit:
             raise RequestEntityTooLarge()
         return io.BytesIO(body)
+
+    def _load_form_data(self):
+        super()._load_form_data()
+        # No form of this site takes a file. Flask-WTF hands file parts to the form like
+        # text, and a file where a text field is expected crashed WTForms' validators.
+        self.__dict__["files"] = self.parameter_storage_class()
 
 
 class HostGuard:

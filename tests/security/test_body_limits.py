@@ -6,9 +6,11 @@ bytes: a sign-in form padded with 2 MB signed the user in. Now such a body is
 refused with the same 413 as one with a Content-Length, and nothing in it is used.
 """
 
+import json
 import re
 import secrets
 import shutil
+import time
 from contextlib import ExitStack
 from urllib.parse import urlencode, urlsplit
 
@@ -108,3 +110,73 @@ def test_an_oversized_chunked_body_is_413_in_the_test_client_too(client):
         environ_overrides={"wsgi.input_terminated": True},
     )
     assert response.status_code == 413
+
+
+def access_log(site, path):
+    """gunicorn's JSON access-log entries for ``path``, oldest first."""
+    entries = [json.loads(line) for line in site.app.log().splitlines() if line.startswith('{"time"')]
+    return [entry for entry in entries if entry.get("path") == path and "status" in entry]
+
+
+def next_access_log_entry(site, path, seen):
+    """The first entry for ``path`` after the ``seen`` ones, waiting a moment for it."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        entries = access_log(site, path)
+        if len(entries) > seen:
+            return entries[seen]
+        time.sleep(0.1)
+    raise AssertionError(f"no new access-log line for {path}")
+
+
+def chunked_post(site, cookies, path, chunks):
+    headers = [
+        ("Cookie", "; ".join(f"{name}={value}" for name, value in cookies.items()).encode()),
+        ("Referer", f"{site.url}/auth/login".encode()),
+        ("Content-Type", b"application/x-www-form-urlencoded"),
+        ("Transfer-Encoding", b"chunked"),
+    ]
+    return request_bytes("POST", path, urlsplit(site.url).netloc, headers, chunks)
+
+
+@pytest.mark.parametrize("chunks", [b"zz\r\nabc\r\n0\r\n\r\n", b"-5\r\nabc\r\n0\r\n\r\n", b"1;\x00\r\na\r\n0\r\n\r\n"])
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/logout", "/auth/register"])
+def test_a_chunk_size_that_is_no_number_is_a_400(site, sign_in_form, chunks, path):
+    cookies, _ = sign_in_form
+    assert send(site.url, site.ca_pem, chunked_post(site, cookies, path, chunks)).status == 400
+    assert "Traceback" not in site.app.log()
+
+
+@pytest.mark.parametrize("chunks", [b"ffffffffffffffffffff\r\nabc", b"10\r\nabc"])
+def test_a_client_that_hangs_up_inside_a_chunked_body_leaves_a_400_and_no_traceback(site, sign_in_form, chunks):
+    cookies, _ = sign_in_form
+    seen = len(access_log(site, "/auth/login"))
+    send(site.url, site.ca_pem, chunked_post(site, cookies, "/auth/login", chunks), hang_up=True)
+    assert next_access_log_entry(site, "/auth/login", seen)["status"] == 400
+    assert "Traceback" not in site.app.log()
+
+
+FORMS = [
+    ("/auth/register", "/auth/register", ("username", "password", "confirm")),
+    ("/auth/login", "/auth/login", ("username", "password")),
+    ("/dashboard", "/auth/reauth", ("password",)),
+    ("/account/password", "/account/password", ("current_password", "new_password", "confirm")),
+    ("/account/delete", "/account/delete", ("password",)),
+    ("/account/sessions", "/account/sessions/revoke-others", ("password",)),
+]
+
+
+@pytest.mark.parametrize(("page", "action", "fields"), FORMS)
+def test_a_file_where_a_text_field_is_expected_is_a_400(signed_in, page, action, fields):
+    import io
+
+    from tests.conftest import csrf_token_from
+
+    signed_out = action in ("/auth/register", "/auth/login")
+    client = signed_in.app.test_client() if signed_out else signed_in.client
+    token = csrf_token_from(client.get(page))
+    for field in fields:
+        data = {name: "correct horse battery" for name in fields}
+        data[field] = (io.BytesIO(b"correct horse battery"), "field.txt")
+        response = client.post(action, data={"csrf_token": token, **data}, content_type="multipart/form-data")
+        assert response.status_code == 400, (field, response.status_code)

@@ -20,8 +20,12 @@ class RawResponse(NamedTuple):
     body: bytes
 
 
-def send(url, ca_pem, request_bytes):
-    """Send ``request_bytes`` to the server of ``url`` (https) and read the whole answer."""
+def send(url, ca_pem, request_bytes, hang_up=False):
+    """Send ``request_bytes`` to the server of ``url`` (https) and read the whole answer.
+
+    With ``hang_up`` the client closes the connection right after sending, as one that
+    gave up halfway through a body does, and reads nothing (status 0).
+    """
     parts = urlsplit(url)
     context = ssl.create_default_context(cafile=ca_pem)
     with (
@@ -31,6 +35,8 @@ def send(url, ca_pem, request_bytes):
         # The server may answer early (a 413 before the whole body) and hang up.
         with contextlib.suppress(ssl.SSLError, BrokenPipeError, ConnectionResetError):
             tls.sendall(request_bytes)
+        if hang_up:
+            return RawResponse(0, b"", b"")
         received = b""
         try:
             while chunk := tls.recv(65536):
