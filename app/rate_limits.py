@@ -68,21 +68,26 @@ def _limits(*limits):
     return decorator
 
 
+def _per_wider_ipv6_network(setting, **options):
+    """``setting`` counted again per IPv6 /48 and /32, from ``{setting}_PER_IPV6_48`` and ``_32``."""
+    return [
+        limiter.limit(
+            _config(f"{setting}_PER_IPV6_{prefix}"),
+            key_func=_wider_ipv6_network(prefix),
+            scope=f"{setting.lower()}-ipv6-{prefix}",
+            exempt_when=_ipv4_client,
+            methods=["POST"],
+            **options,
+        )
+        for prefix in WIDER_IPV6_PREFIXES
+    ]
+
+
 # Failed sign-ins per client: its IPv4 address or IPv6 /64, and with larger budgets the
 # IPv6 /48 and /32 around it (one customer may hold a /48; a provider a /32).
 failed_logins = _limits(
     limiter.limit(_config("LOGIN_RATE_LIMIT"), methods=["POST"], deduct_when=_rejected),
-    *(
-        limiter.limit(
-            _config(f"LOGIN_RATE_LIMIT_PER_IPV6_{prefix}"),
-            key_func=_wider_ipv6_network(prefix),
-            scope=f"login-ipv6-{prefix}",
-            exempt_when=_ipv4_client,
-            methods=["POST"],
-            deduct_when=_rejected,
-        )
-        for prefix in WIDER_IPV6_PREFIXES
-    ),
+    *_per_wider_ipv6_network("LOGIN_RATE_LIMIT", deduct_when=_rejected),
 )
 
 # Successful sign-ins per client address as well: each costs a hash, a row and a session.
@@ -95,16 +100,7 @@ successful_logins = limiter.limit(
 
 registrations = _limits(
     limiter.limit(_config("REGISTER_RATE_LIMIT"), methods=["POST"]),
-    *(
-        limiter.limit(
-            _config(f"REGISTER_RATE_LIMIT_PER_IPV6_{prefix}"),
-            key_func=_wider_ipv6_network(prefix),
-            scope=f"register-ipv6-{prefix}",
-            exempt_when=_ipv4_client,
-            methods=["POST"],
-        )
-        for prefix in WIDER_IPV6_PREFIXES
-    ),
+    *_per_wider_ipv6_network("REGISTER_RATE_LIMIT"),
 )
 
 # Re-authentication, password change, sign-out everywhere else and account deletion

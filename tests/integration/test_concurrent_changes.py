@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.integration.conftest import PASSWORD, csrf_token_from, is_signed_in, sent_to_sign_in, unique_username
-from tests.support.processes import flask_command
+from tests.support.processes import FAST_UNLIMITED_SETTINGS, flask_command
 
 pytestmark = pytest.mark.integration
 
@@ -24,16 +24,7 @@ ROUNDS = 4
 NEW_PASSWORD = "a new and different passphrase"
 FAST_SETTINGS = {
     # Argon2id and the limits are not under test; every request should reach its view.
-    "FLASK_PASSWORD_HASH_TIME_COST": "1",
-    "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
-    "FLASK_PASSWORD_HASH_PARALLELISM": "1",
-    "FLASK_LOGIN_RATE_LIMIT": "10000/minute",
-    "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "10000/minute",
-    "FLASK_REGISTER_RATE_LIMIT": "10000/minute",
-    "FLASK_REAUTH_RATE_LIMIT": "10000/minute",
-    "FLASK_REAUTH_ACCOUNT_RATE_LIMIT": "10000/minute",
-    "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "10000/minute",
-    "FLASK_ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT": "10000/minute",
+    **FAST_UNLIMITED_SETTINGS,
     # Every request writes "last seen", the write that raced with sign-out.
     "FLASK_LAST_SEEN_RESOLUTION": "0",
 }

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from tests.support.processes import start_production_site
+from tests.support.processes import FAST_UNLIMITED_SETTINGS, start_production_site
 from tests.support.raw_http import request_bytes, send
 from tests.support.tools import require
 
@@ -29,15 +29,8 @@ LIMIT = 16 * 1024
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     require(shutil.which("redis-server") is not None, "redis-server not found: apt-get install redis-server")
-    settings = {
-        "FLASK_PASSWORD_HASH_TIME_COST": "1",
-        "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
-        "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
-        "FLASK_LOGIN_RATE_LIMIT": "1000/hour",
-        "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "1000/hour",
-    }
     with ExitStack() as running:
-        yield start_production_site(running, tmp_path_factory.mktemp("bodies"), settings)
+        yield start_production_site(running, tmp_path_factory.mktemp("bodies"), FAST_UNLIMITED_SETTINGS)
 
 
 @pytest.fixture

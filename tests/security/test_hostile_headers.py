@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from tests.support.processes import start_production_site
+from tests.support.processes import FAST_UNLIMITED_SETTINGS, start_production_site
 from tests.support.raw_http import request_bytes, send
 from tests.support.tools import require
 
@@ -90,15 +90,7 @@ def site(tmp_path_factory):
         "FLASK_TRUSTED_PROXIES": "1",
         "FLASK_TRUSTED_HOSTS": "null",
         # Hashing and limits are not under test here; every request should reach the view.
-        "FLASK_PASSWORD_HASH_TIME_COST": "1",
-        "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
-        "FLASK_PASSWORD_HASH_PARALLELISM": "1",
-        "FLASK_LOGIN_RATE_LIMIT": "100000/minute",
-        "FLASK_ACCOUNT_LOGIN_RATE_LIMIT": "100000/minute",
-        "FLASK_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
-        "FLASK_ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT": "100000/minute",
-        "FLASK_REAUTH_ACCOUNT_RATE_LIMIT": "100000/minute",
-        "FLASK_REGISTER_RATE_LIMIT": "100000/minute",
+        **FAST_UNLIMITED_SETTINGS,
     }
     with ExitStack() as running:
         yield start_production_site(running, tmp_path_factory.mktemp("hostile"), settings)

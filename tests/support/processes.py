@@ -200,6 +200,27 @@ class RedisSentinel(Process):
         return self
 
 
+# For servers whose tests are about something else than Argon2id's cost or the rate
+# limits: cheap hashing, and limits that no test reaches.
+FAST_UNLIMITED_SETTINGS = {
+    "FLASK_PASSWORD_HASH_TIME_COST": "1",
+    "FLASK_PASSWORD_HASH_MEMORY_COST": "8192",
+    "FLASK_PASSWORD_HASH_PARALLELISM": "1",
+    **{
+        f"FLASK_{limit}": "100000/minute"
+        for limit in (
+            "LOGIN_RATE_LIMIT",
+            "ACCOUNT_LOGIN_RATE_LIMIT",
+            "SUCCESSFUL_LOGIN_RATE_LIMIT",
+            "ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT",
+            "REGISTER_RATE_LIMIT",
+            "REAUTH_RATE_LIMIT",
+            "REAUTH_ACCOUNT_RATE_LIMIT",
+        )
+    },
+}
+
+
 def app_environment(settings):
     """This process's environment without any app setting of its own, plus ``settings``."""
     clean = {
