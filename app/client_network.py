@@ -13,8 +13,9 @@ Threats:
   least a /64 network, 2^64 addresses; counted one by one, each of them would get its
   own budget. So ``client_network`` counts an IPv6 client by its /64 and an IPv4
   client by its address. An IPv6 address that only carries an IPv4 client's address
-  (IPv4-mapped, or a NAT64 gateway's 64:ff9b::/96) counts as that IPv4 address:
-  behind such a gateway every IPv4 client shares one /64.
+  (IPv4-mapped, a NAT64 gateway's 64:ff9b::/96, 6to4 or Teredo) counts as that IPv4
+  address: behind such a gateway every IPv4 client shares one /64, and a 6to4 host
+  would otherwise get a /48 of budgets next to its IPv4 one.
 """
 
 import ipaddress
@@ -65,6 +66,11 @@ def client_network():
         return str(ip)
     if ip in NAT64_PREFIX:
         return str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    # 6to4 (2002::/16) and Teredo (2001::/32) carry the IPv4 host that sends them.
+    if ip.sixtofour is not None:
+        return str(ip.sixtofour)
+    if ip.teredo is not None:
+        return str(ip.teredo[1])
     return str(ipaddress.ip_network((ip, IPV6_NETWORK_PREFIX), strict=False))
 
 

@@ -25,6 +25,7 @@ here, once, instead of in each reader:
   halfway) a 400.
 """
 
+import contextlib
 import io
 import re
 
@@ -35,6 +36,11 @@ from werkzeug.wsgi import get_input_stream
 
 from . import security_log
 from .client_network import UNKNOWN_ADDRESS, canonical_address
+
+# A body over MAX_CONTENT_LENGTH is read and dropped up to this size before the 413, so
+# that the client has finished sending when the answer comes; past it the client may
+# see a reset, as RFC 9112 allows a server that will not read a body.
+DISCARD_LIMIT = 1024 * 1024
 
 # RFC 6265 section 4.1.1: cookie-octet, optionally inside double quotes.
 COOKIE_VALUE = re.compile(r'"?[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*"?')
@@ -60,18 +66,35 @@ class SafeRequest(Request):
     @cached_property
     def stream(self):
         limit = self.max_content_length
+        if limit is not None and self.content_length is not None and self.content_length > limit:
+            self._too_large(self.content_length)
         terminated_by_server = "wsgi.input_terminated" in self.environ
         if self.content_length is not None or limit is None or not terminated_by_server:
             return get_input_stream(self.environ, max_content_length=limit)
+        body = self._read(limit + 1)
+        if len(body) > limit:
+            self._too_large(DISCARD_LIMIT)
+        return io.BytesIO(body)
+
+    def _read(self, size):
         try:
-            body = self.environ["wsgi.input"].read(limit + 1)
+            return self.environ["wsgi.input"].read(size)
         except Exception as error:
             # The server decodes the chunks as we read: a chunk size that is no number, or
             # a client gone before the last chunk, raises the server's own exception here.
             raise BadRequest("The request body could not be read.") from error
-        if len(body) > limit:
-            raise RequestEntityTooLarge()
-        return io.BytesIO(body)
+
+    def _too_large(self, length):
+        """Raise 413, after reading (and dropping) up to ``DISCARD_LIMIT`` bytes of the body.
+
+        Answering while the client is still sending makes the server hang up on it, and
+        the client sees a reset instead of the 413 (and loses its kept-alive connection).
+        """
+        remaining = min(length, DISCARD_LIMIT)
+        with contextlib.suppress(BadRequest):
+            while remaining > 0 and (chunk := self._read(min(remaining, 65536))):
+                remaining -= len(chunk)
+        raise RequestEntityTooLarge()
 
     def _load_form_data(self):
         super()._load_form_data()

@@ -1,5 +1,7 @@
 """The forms of the auth blueprint. Flask-WTF adds and checks ``csrf_token``."""
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,6 +25,18 @@ def printable(form, field):
     """Reject NUL and other control characters: they only ever arrive in attacks."""
     if field.data and any(ord(char) < 0x20 or ord(char) == 0x7F for char in field.data):
         raise ValidationError(_("This field contains characters that are not allowed."))
+
+
+def forget_unless_a_username(field):
+    """Blank ``field`` before the form is shown again, unless it holds a possible username.
+
+    Threat: a password typed into the username field, written back into the page (and
+    from there into screenshots, screen readers and shoulders). Passwords are never
+    shown again anyway; a value no username can be is treated like one.
+    """
+    value = field.data or ""
+    if len(value) > USERNAME_MAX or not re.fullmatch(USERNAME_PATTERN, value):
+        field.data, field.raw_data = "", []
 
 
 def new_password_field(label, username):

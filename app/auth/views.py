@@ -12,7 +12,7 @@ from .. import account_throttle, passwords, rate_limits, security_log, sign_ins,
 from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
-from .forms import LoginForm, ReauthForm, RegisterForm
+from .forms import LoginForm, ReauthForm, RegisterForm, forget_unless_a_username
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -43,6 +43,7 @@ def register():
         # The browser that made the account is a known device of it from the start.
         account_throttle.remember_device(response, user)
         return response
+    forget_unless_a_username(form.username)
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
@@ -55,6 +56,7 @@ def login():
         return redirect(next_path or url_for("dashboard.index"))
     form = LoginForm()
     if not form.validate_on_submit():
+        forget_unless_a_username(form.username)
         return render_template("auth/login.html", form=form), 400 if form.errors else 200
     username, password = form.username.data, form.password.data
     user = User.find_by_username(username)
@@ -63,6 +65,7 @@ def login():
     bucket = account_throttle.take_attempt(username, user)
     if not password_matches(user, username, password):
         form.form_errors.append(INVALID_CREDENTIALS)
+        forget_unless_a_username(form.username)
         return render_template("auth/login.html", form=form), 401
     account_throttle.forget_attempts(bucket)
     account_throttle.take_successful_sign_in(user)

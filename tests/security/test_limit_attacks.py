@@ -208,3 +208,35 @@ def test_an_intruder_cannot_push_its_sign_in_off_the_activity_page(app):
     assert re.search(r"<td>Signed in</td>\s*<td>203\.0\.113\.7</td>", page)
     # The downloads are one line with a count, not fifty lines.
     assert len(re.findall(r"Downloaded your data", page)) == 1 and "times in a row" in page
+
+
+@pytest.mark.parametrize("typed", ["Tr0ub4dor&3-Example", "my secret passphrase", "x" * 40])
+@pytest.mark.parametrize("page", ["/auth/login", "/auth/register"])
+def test_a_password_typed_into_the_username_field_is_not_shown_again(app, page, typed):
+    visitor = from_address(app, "192.0.2.9")
+    token = csrf_token_from(visitor.client.get(page))
+    form = {"username": typed, "password": "wrong password", "confirm": "other", "csrf_token": token}
+    response = visitor.client.post(page, data=form)
+    assert response.status_code in (400, 401)
+    assert typed not in response.get_data(as_text=True)
+
+
+def test_a_mistyped_password_for_a_real_name_keeps_the_name_in_the_form(app):
+    from_address(app, "192.0.2.1").create_user()
+    response = from_address(app, "192.0.2.2").login("alice", "wrong password")
+    assert response.status_code == 401
+    assert 'value="alice"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "tunnelled",
+    [
+        "2002:c633:6408::1",  # 6to4 of 198.51.100.8
+        "2002:c633:6408:99::7",
+        "2001:0:4136:e378:8000:63bf:39cc:9bf7",  # Teredo, its client 198.51.100.8 (obfuscated)
+    ],
+)
+def test_an_ipv4_host_gets_no_second_budget_through_a_tunnel_address(app, tunnelled):
+    answers = [from_address(app, "198.51.100.8").login(f"nobody{n}", "wrong password").status_code for n in range(5)]
+    answers.append(from_address(app, tunnelled).login("nobody9", "wrong password").status_code)
+    assert answers == [401] * 5 + [429]
