@@ -67,7 +67,8 @@ class SafeRequest(Request):
     def stream(self):
         limit = self.max_content_length
         if limit is not None and self.content_length is not None and self.content_length > limit:
-            self._too_large(self.content_length)
+            # A length past DISCARD_LIMIT is refused at once: reading it would take long.
+            self._too_large(self.content_length if self.content_length <= DISCARD_LIMIT else 0)
         terminated_by_server = "wsgi.input_terminated" in self.environ
         if self.content_length is not None or limit is None or not terminated_by_server:
             return get_input_stream(self.environ, max_content_length=limit)

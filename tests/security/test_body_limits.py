@@ -106,9 +106,9 @@ def test_an_oversized_chunked_body_is_413_in_the_test_client_too(client):
 
 
 def access_log(site, path):
-    """gunicorn's JSON access-log entries for ``path``, oldest first."""
+    """gunicorn's JSON access-log entries for POSTs to ``path``, oldest first."""
     entries = [json.loads(line) for line in site.app.log().splitlines() if line.startswith('{"time"')]
-    return [entry for entry in entries if entry.get("path") == path and "status" in entry]
+    return [entry for entry in entries if entry.get("path") == path and entry.get("method") == "POST"]
 
 
 def next_access_log_entry(site, path, seen):
