@@ -3,7 +3,7 @@
 axe-core (pinned below) is installed once with npm into a cache folder outside the
 repository and injected into each page. The site's CSP forbids injected scripts, so
 these browser contexts are made with ``bypass_csp=True``; the other e2e tests keep
-the CSP. Each page is checked at a desktop and at a phone's viewport.
+the CSP. Each page is checked at a desktop's viewport and at two phones' (390 and 320 px).
 """
 
 import json
@@ -23,7 +23,11 @@ from .conftest import TIMEOUT_MS, Device
 AXE_VERSION = "4.14.0"
 CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 AXE_HOME = CACHE_HOME / "flask-secure-sessions" / f"axe-core-{AXE_VERSION}"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "phone": {"width": 390, "height": 844},
+    "small phone": {"width": 320, "height": 640},
+}
 LOCALES = {"en": "en-US", "de": "de-DE"}
 CHAPTERS = sorted(path.stem for path in TUTORIAL_DIR.glob("[0-9][0-9]-*.md"))
 VISITOR_PAGES = [
