@@ -85,7 +85,8 @@ def logout():
     if signed_in:
         user_id, sign_in_id = current_user.id, current_user.current_sign_in.id
     # No flash message here: it would write a new session right after this one ended.
-    response = redirect(url_for("main.index"), 303)
+    # The confirmation rides in the address instead (templates/index.html).
+    response = redirect(url_for("main.index", signed_out=1), 303)
     sign_ins.sign_out(response)
     if signed_in:
         security_log.record("logout", user_id=user_id, sign_in=sign_in_id)
