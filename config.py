@@ -164,6 +164,9 @@ class DevelopmentConfig(BaseConfig):
     # Without REDIS_URL, sessions go to files in instance/ and limits to memory,
     # so a fresh clone runs with no server at all.
     EMBEDDED_STORE_ALLOWED = True
+    # Working through the tutorial means creating many accounts from 127.0.0.1 within
+    # the hour; production's 10 an hour would lock the learner out of their own copy.
+    REGISTER_RATE_LIMIT = "100/hour"
 
 
 class TestingConfig(BaseConfig):
