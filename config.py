@@ -110,6 +110,9 @@ class BaseConfig:
     # Set only when a visitor picks a language with the switch in the footer.
     LANGUAGE_COOKIE_NAME = "__Host-lang"
     LANGUAGE_COOKIE_DURATION = timedelta(days=365)
+    # Holds only "1" while a sign-in without remember-me may be live, so that the sign-in
+    # page can say a session ended: the session cookie itself expires with the idle timeout.
+    SIGNED_IN_COOKIE_NAME = "__Host-signed-in"
 
     # Privacy: how long personal data outlives its use (``flask retention purge``).
     # Addresses and browsers of sign-ins, and the security events of an account.
@@ -158,6 +161,7 @@ class DevelopmentConfig(BaseConfig):
     REMEMBER_COOKIE_NAME = "remember_token"
     DEVICE_COOKIE_NAME = "device"
     LANGUAGE_COOKIE_NAME = "lang"
+    SIGNED_IN_COOKIE_NAME = "signed_in"
     # HSTS on http://127.0.0.1 would make the browser insist on HTTPS for every
     # local project on that host for two years.
     STRICT_TRANSPORT_SECURITY = None

@@ -1,8 +1,9 @@
 """Views for signing up, in and out. Every POST is CSRF-checked by CSRFProtect."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
@@ -57,7 +58,7 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         forget_unless_a_username(form.username)
-        return render_template("auth/login.html", form=form), 400 if form.errors else 200
+        return render_template("auth/login.html", form=form, ended=session_ended_message()), 400 if form.errors else 200
     username, password = form.username.data, form.password.data
     user = User.find_by_username(username)
     # Read before the slow password check: a change that lands during it wins.
@@ -75,6 +76,18 @@ def login():
     # The device cookie names the password this sign-in was checked with, like the sign-in.
     account_throttle.remember_device(response, user, password_version=record.password_version)
     return response
+
+
+def session_ended_message():
+    if not sign_ins.ended_without_sign_out():
+        return None
+    return ngettext(
+        "Your session in this browser has ended. Sessions end after %(num)d minute of inactivity, "
+        "or when they are signed out from another device.",
+        "Your session in this browser has ended. Sessions end after %(num)d minutes of inactivity, "
+        "or when they are signed out from another device.",
+        int(current_app.config["IDLE_TIMEOUT"].total_seconds() // 60),
+    )
 
 
 @bp.post("/logout")
