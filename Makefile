@@ -1,7 +1,9 @@
 # Two commands for a fresh machine with Python 3.11+:
-#   make run    the site on http://127.0.0.1:5000, embedded store, no services needed
+#   make run    the site on http://127.0.0.1:5000 (PORT=...), embedded store, no services needed
 #   make test   the whole test suite against a real, throwaway Redis
 PYTHON ?= python3
+# make run PORT=5001 when 5000 is taken.
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -9,7 +11,7 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
-	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest

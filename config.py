@@ -110,6 +110,9 @@ class BaseConfig:
     # Set only when a visitor picks a language with the switch in the footer.
     LANGUAGE_COOKIE_NAME = "__Host-lang"
     LANGUAGE_COOKIE_DURATION = timedelta(days=365)
+    # Holds only "1" while a sign-in without remember-me may be live, so that the sign-in
+    # page can say a session ended: the session cookie itself expires with the idle timeout.
+    SIGNED_IN_COOKIE_NAME = "__Host-signed-in"
 
     # Privacy: how long personal data outlives its use (``flask retention purge``).
     # Addresses and browsers of sign-ins, and the security events of an account.
@@ -158,12 +161,16 @@ class DevelopmentConfig(BaseConfig):
     REMEMBER_COOKIE_NAME = "remember_token"
     DEVICE_COOKIE_NAME = "device"
     LANGUAGE_COOKIE_NAME = "lang"
+    SIGNED_IN_COOKIE_NAME = "signed_in"
     # HSTS on http://127.0.0.1 would make the browser insist on HTTPS for every
     # local project on that host for two years.
     STRICT_TRANSPORT_SECURITY = None
     # Without REDIS_URL, sessions go to files in instance/ and limits to memory,
     # so a fresh clone runs with no server at all.
     EMBEDDED_STORE_ALLOWED = True
+    # Working through the tutorial means creating many accounts from 127.0.0.1 within
+    # the hour; production's 10 an hour would lock the learner out of their own copy.
+    REGISTER_RATE_LIMIT = "100/hour"
 
 
 class TestingConfig(BaseConfig):

@@ -1,8 +1,12 @@
 """Friendly error pages: a clear status and a sentence, never a traceback."""
 
+import math
+import time
+
 from flask import current_app, g, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis.exceptions import RedisError
@@ -18,7 +22,7 @@ from werkzeug.exceptions import (
 )
 
 from . import rate_limits, security_log, sessions, sign_ins
-from .extensions import db, login_manager
+from .extensions import db, limiter, login_manager
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
 PAGES = {
@@ -33,7 +37,7 @@ PAGES = {
         ),
     ),
     413: (_l("Request too large"), _l("That request was too large.")),
-    429: (_l("Too many attempts"), _l("Too many attempts. Please wait a little and try again.")),
+    429: (_l("Too many attempts"), None),  # the sentence says how long to wait: too_many_requests_message
     500: (_l("Server error"), _l("Something went wrong on our side. It has been logged.")),
     503: (
         _l("Service unavailable"),
@@ -56,9 +60,23 @@ def init_app(app):
     app.register_error_handler(InternalServerError, render_internal_error)
 
 
-def render_http_error(error):
-    title, message = PAGES.get(error.code, (error.name, error.description))
-    return render_template("errors/error.html", code=error.code, title=title, message=message), error.code
+# Pages drawn with the full menu and language switch: the user, the session and the
+# database all worked for these. Every other error page is drawn as for a visitor.
+FULL_PAGE_ERRORS = {404, 429}
+
+
+def render_http_error(error, message=None):
+    title, default_message = PAGES.get(error.code, (error.name, error.description))
+    return (
+        render_template(
+            "errors/error.html",
+            code=error.code,
+            title=title,
+            message=message or default_message,
+            full_page=error.code in FULL_PAGE_ERRORS,
+        ),
+        error.code,
+    )
 
 
 def render_untrusted_host(error):
@@ -75,8 +93,32 @@ def render_too_many_requests(error):
             "password: the new session has its own attempts, and signing out also ends every "
             "copy of this one."
         )
-        return render_template("errors/error.html", code=429, title=PAGES[429][0], message=message), 429
-    return render_http_error(error)
+        return render_http_error(error, message)
+    return render_http_error(error, too_many_requests_message(seconds_to_wait(error)))
+
+
+def seconds_to_wait(error):
+    """The wait the Retry-After header will give: the later of the error's and the limit's."""
+    waits = [getattr(error, "retry_after", None) or 0]
+    current = limiter.current_limit
+    if current is not None:
+        waits.append(current.reset_at - time.time())
+    # Whole seconds, cut as Flask-Limiter cuts the header.
+    return max(1, int(max(waits)))
+
+
+def too_many_requests_message(seconds):
+    if seconds < 60:
+        return ngettext(
+            "Too many attempts. Please wait %(num)d second and try again.",
+            "Too many attempts. Please wait %(num)d seconds and try again.",
+            seconds,
+        )
+    return ngettext(
+        "Too many attempts. Please wait %(num)d minute and try again.",
+        "Too many attempts. Please wait %(num)d minutes and try again.",
+        math.ceil(seconds / 60),
+    )
 
 
 def render_csrf_error(error):

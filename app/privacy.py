@@ -46,6 +46,15 @@ def cookie_inventory():
             "flags": _flags(config["SESSION_COOKIE_SECURE"], cookies.HTTPONLY, cookies.SAMESITE),
         },
         {
+            "name": config["SIGNED_IN_COOKIE_NAME"],
+            "purpose": _l(
+                'Only while you are signed in without "keep me signed in": holds no data, and lets the '
+                "sign-in page tell you when your session ended without you signing out."
+            ),
+            "lifetime": _duration(config["PERMANENT_SESSION_LIFETIME"]),
+            "flags": _flags(config["SESSION_COOKIE_SECURE"], cookies.HTTPONLY, cookies.SAMESITE),
+        },
+        {
             "name": config["LANGUAGE_COOKIE_NAME"],
             "purpose": _l("Only if you pick a language with the switch at the bottom of the page."),
             "lifetime": _duration(config["LANGUAGE_COOKIE_DURATION"]),

@@ -12,7 +12,7 @@ that value is a random per-sign-in token whose hash is a ``SignIn`` row, so:
 - a remember cookie holds no user id that could be replayed for ever.
 """
 
-from flask import current_app, request, session
+from flask import after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, inspect, select, update
 
@@ -47,9 +47,33 @@ def sign_in(user, remember=False, password_version=None):
         client=user_agents.describe(request.user_agent.string),
     )
     _activate(user, record, remember=remember)
+    if not remember:
+        after_this_request(_mark_signed_in)
     sudo.mark_password_confirmed()
     _end_least_recently_used(user, keep=record)
     return record
+
+
+def _mark_signed_in(response):
+    config = current_app.config
+    cookies.set_cookie(response, config["SIGNED_IN_COOKIE_NAME"], "1", config["PERMANENT_SESSION_LIFETIME"])
+    return response
+
+
+def ended_without_sign_out():
+    """True when this browser had a sign-in without remember-me that ended without a sign-out.
+
+    The sign-in page then says why (an idle timeout, usually) and forgets the mark.
+    """
+    if current_user.is_authenticated or not request.cookies.get(current_app.config["SIGNED_IN_COOKIE_NAME"]):
+        return False
+    after_this_request(_forget_signed_in)
+    return True
+
+
+def _forget_signed_in(response):
+    cookies.expire(response, current_app.config["SIGNED_IN_COOKIE_NAME"])
+    return response
 
 
 def _end_least_recently_used(user, keep):
@@ -163,6 +187,7 @@ def sign_out(response):
     session.clear()
     logout_user()
     forget_remember_cookie(response)
+    _forget_signed_in(response)
 
 
 def forget_remember_cookie(response):

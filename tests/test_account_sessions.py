@@ -208,3 +208,15 @@ def test_sign_out_everywhere_else_needs_the_password_typed(app, laptop, phone, p
     assert phone.client.get("/dashboard").status_code == 200
     with app.app_context():
         assert db.session.query(SignIn).count() == 2
+
+
+def test_this_device_is_listed_first(laptop, phone):
+    for actions, this_one, other in ((laptop, "Chrome 131", "Firefox 133"), (phone, "Firefox 133", "Chrome 131")):
+        text = actions.client.get("/account/sessions").get_data(as_text=True)
+        assert text.index(this_one) < text.index(other)
+
+
+def test_the_password_for_signing_out_everywhere_else_sits_under_a_heading_naming_it(laptop, phone):
+    text = laptop.client.get("/account/sessions").get_data(as_text=True)
+    assert '<h2 id="sign-out-others">Sign out everywhere else</h2>' in text
+    assert 'aria-labelledby="sign-out-others"' in text

@@ -200,3 +200,16 @@ def test_two_sign_ups_for_one_name_at_once_give_one_account_and_a_400(app, clien
     assert "That username is taken." in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_sign_out_is_confirmed_without_creating_a_session(app, auth, store):
+    auth.create_user()
+    auth.login()
+    response = auth.logout()
+    assert response.headers["Location"] == "/?signed_out=1"
+    sessions_before = store.count()
+    page = auth.client.get(response.headers["Location"])
+    assert "You are signed out." in page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers
+    assert auth.session_cookie() is None
+    assert store.count() == sessions_before

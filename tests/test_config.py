@@ -230,3 +230,19 @@ def test_ambiguous_or_unreadable_secret_files_stop_the_start(clean_env, tmp_path
         clean_env.delenv("FLASK_SECRET_KEY")
     with pytest.raises(InsecureConfigError, match=reason):
         create_app(instance_path=tmp_path)
+
+
+def test_only_development_relaxes_the_sign_up_limit():
+    assert ProductionConfig.REGISTER_RATE_LIMIT == TestingConfig.REGISTER_RATE_LIMIT == "10/hour"
+    assert DevelopmentConfig.REGISTER_RATE_LIMIT == "100/hour"
+
+
+def test_make_run_takes_a_port():
+    commands = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run", "PORT=5123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "--port 5123" in commands

@@ -57,3 +57,27 @@ def test_database_outage_is_a_503(make_app, tmp_path):
     assert response.status_code == 503
     assert client.get("/").status_code == 200
     assert client.get("/healthz").get_json()["database"] == "unreachable"
+
+
+def test_404_keeps_the_signed_in_menu_and_the_language_switch(auth):
+    auth.create_user()
+    auth.login()
+    body = auth.client.get("/no-such-page").get_data(as_text=True)
+    assert "Signed in as" in body and 'action="/auth/logout"' in body
+    assert 'hreflang="de"' in body
+
+
+def test_a_500_still_shows_a_visitors_page_without_the_menu(make_app):
+    from tests.conftest import AuthActions
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("failed")
+
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    body = auth.client.get("/boom").get_data(as_text=True)
+    assert "Signed in as" not in body and 'hreflang="de"' not in body

@@ -1,5 +1,7 @@
 """Brute force: failed sign-ins and sign-ups are limited per client address."""
 
+import re
+
 import pytest
 import redis
 
@@ -12,8 +14,11 @@ def test_sixth_failed_login_in_a_minute_is_429_with_retry_after(auth):
         assert auth.login(password="wrong password").status_code == 401
     response = auth.login(password="wrong password")
     assert response.status_code == 429
-    assert int(response.headers["Retry-After"]) > 0
-    assert "Too many attempts" in response.get_data(as_text=True)
+    wait = int(response.headers["Retry-After"])
+    assert 0 < wait <= 60
+    # The page says the same wait as the header, in whole seconds or minutes rounded up.
+    number, unit = re.search(r"Please wait (\d+) (second|minute)", response.get_data(as_text=True)).groups()
+    assert int(number) == 1 if unit == "minute" else abs(int(number) - wait) <= 1
     # Even the right password waits: the limit is checked before the password.
     assert auth.login().status_code == 429
 
@@ -121,3 +126,20 @@ def test_an_ipv6_address_carrying_an_ipv4_one_counts_as_that_ipv4_address(app, a
     plain.client.environ_base["REMOTE_ADDR"] = "192.0.2.44"
     statuses = [(mapped if n % 2 else plain).login(password="wrong password").status_code for n in range(6)]
     assert statuses == [401] * 5 + [429]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "sentence"),
+    [
+        (1, "wait 1 second and"),
+        (59, "wait 59 seconds"),
+        (60, "wait 1 minute and"),
+        (61, "wait 2 minutes"),
+        (3600, "wait 60 minutes"),
+    ],
+)
+def test_the_429_page_says_how_long_to_wait(app, seconds, sentence):
+    from app.errors import too_many_requests_message
+
+    with app.test_request_context():
+        assert sentence in str(too_many_requests_message(seconds))

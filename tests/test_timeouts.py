@@ -109,3 +109,18 @@ def count_sql_writes(app):
         yield writes
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_after_an_idle_timeout_the_sign_in_page_says_the_session_ended(signed_in, clock):
+    clock.advance(minutes=30, seconds=1)
+    response = signed_in.client.get("/dashboard")
+    assert response.status_code == 302
+    page = signed_in.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your session in this browser has ended. Sessions end after 30 minutes of inactivity" in page
+    # Said once: the mark is gone with that page.
+    assert "has ended" not in signed_in.client.get("/auth/login").get_data(as_text=True)
+
+
+def test_after_signing_out_the_sign_in_page_says_nothing_has_ended(signed_in):
+    signed_in.logout()
+    assert "has ended" not in signed_in.client.get("/auth/login").get_data(as_text=True)

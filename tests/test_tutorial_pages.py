@@ -47,3 +47,27 @@ def test_minutes_are_counted_in_words_that_agree(make_app):
     text = auth.client.get("/dashboard").get_data(as_text=True)
     assert "Within the last minute" in text and "after 1 minute without a request" in text
     assert "1 minutes" not in text
+
+
+def test_the_chapters_after_ten_are_numbered_on_from_eleven(client):
+    html = client.get("/tutorial/").get_data(as_text=True)
+    assert '<ol start="11">' in html
+
+
+@pytest.mark.parametrize("chapter", ["01-secret-key", "threat-model"])
+def test_code_blocks_and_tables_scroll_in_a_named_keyboard_focusable_box(client, chapter):
+    html = client.get(f"/tutorial/{chapter}").get_data(as_text=True)
+    blocks = re.findall(r"<(?:pre|table)>", html)
+    boxes = re.findall(r'<div class="scroll-box" tabindex="0" role="group" aria-label="[^"]+"><(?:pre|table)>', html)
+    assert blocks and len(boxes) == len(blocks)
+
+
+def test_every_chapter_has_its_own_title(client):
+    titles = set()
+    for chapter in ["", *(path.stem for path in TUTORIAL_DIR.glob("[0-9][0-9]-*.md")), "threat-model"]:
+        html = client.get(f"/tutorial/{chapter}").get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", html, re.DOTALL).group(1)
+        heading = re.search(r"<h1>(.*?)</h1>", html, re.DOTALL).group(1)
+        assert title.startswith(re.sub(r"<[^>]+>", "", heading)), chapter
+        titles.add(title)
+    assert len(titles) == 17

@@ -43,11 +43,14 @@ def sessions():
 
 
 def _sessions_page(others_form, status=200):
+    current = current_user.current_sign_in
+    # This device first, the others most recently used first.
+    listed = sorted(sign_ins.live_sign_ins(current_user), key=lambda record: record.id != current.id)
     return (
         render_template(
             "account/sessions.html",
-            sign_ins=sign_ins.live_sign_ins(current_user),
-            current=current_user.current_sign_in,
+            sign_ins=listed,
+            current=current,
             idle_deadline=sign_ins.idle_deadline,
             action_form=ActionForm(),
             others_form=others_form,

@@ -1,8 +1,9 @@
 """Views for signing up, in and out. Every POST is CSRF-checked by CSRFProtect."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
@@ -57,7 +58,7 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         forget_unless_a_username(form.username)
-        return render_template("auth/login.html", form=form), 400 if form.errors else 200
+        return render_template("auth/login.html", form=form, ended=session_ended_message()), 400 if form.errors else 200
     username, password = form.username.data, form.password.data
     user = User.find_by_username(username)
     # Read before the slow password check: a change that lands during it wins.
@@ -77,6 +78,18 @@ def login():
     return response
 
 
+def session_ended_message():
+    if not sign_ins.ended_without_sign_out():
+        return None
+    return ngettext(
+        "Your session in this browser has ended. Sessions end after %(num)d minute of inactivity, "
+        "or when they are signed out from another device.",
+        "Your session in this browser has ended. Sessions end after %(num)d minutes of inactivity, "
+        "or when they are signed out from another device.",
+        int(current_app.config["IDLE_TIMEOUT"].total_seconds() // 60),
+    )
+
+
 @bp.post("/logout")
 @csrf.exempt  # checked in the view, with one exception (check_sign_out_form)
 def logout():
@@ -85,7 +98,8 @@ def logout():
     if signed_in:
         user_id, sign_in_id = current_user.id, current_user.current_sign_in.id
     # No flash message here: it would write a new session right after this one ended.
-    response = redirect(url_for("main.index"), 303)
+    # The confirmation rides in the address instead (templates/index.html).
+    response = redirect(url_for("main.index", signed_out=1), 303)
     sign_ins.sign_out(response)
     if signed_in:
         security_log.record("logout", user_id=user_id, sign_in=sign_in_id)

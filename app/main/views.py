@@ -50,12 +50,33 @@ def tutorial(chapter="README"):
         abort(404)
     if not source.is_file():
         abort(404)
-    # Our own trusted Markdown; links between chapters drop their ".md".
-    html = markdown.markdown(source.read_text(encoding="utf-8"), extensions=["fenced_code", "tables"])
+    # Our own trusted Markdown; sane_lists keeps a list's first number (chapter 11 stays 11).
+    html = markdown.markdown(source.read_text(encoding="utf-8"), extensions=["fenced_code", "tables", "sane_lists"])
+    # Links between chapters drop their ".md".
     html = re.sub(r'href="(\d\d-[a-z0-9-]+)\.md"', r'href="\1"', html)
     html = html.replace('href="../THREAT_MODEL.md"', 'href="threat-model"')
+    html = SCROLLABLE_BLOCK.sub(in_scroll_container, html)
     # Our own files from the repository, never user input: safe to mark as HTML.
-    return render_template("tutorial.html", body=Markup(html))  # noqa: S704  # nosec B704
+    body = Markup(html)  # noqa: S704  # nosec B704
+    heading = FIRST_HEADING.search(html)
+    title = Markup(heading.group(1)).striptags() if heading else None  # noqa: S704  # nosec B704
+    return render_template("tutorial.html", body=body, title=title)
+
+
+SCROLLABLE_BLOCK = re.compile(r"<(pre|table)>.*?</\1>", re.DOTALL)
+FIRST_HEADING = re.compile(r"<h1>(.*?)</h1>", re.DOTALL)
+SCROLL_CONTAINER_NAMES = {"pre": "Code example", "table": "Table"}
+
+
+def in_scroll_container(block):
+    """A wide table or code block scrolls inside its own box, not the page.
+
+    A box that scrolls must be reachable by keyboard to be scrolled without a mouse
+    (axe-core's scrollable-region-focusable), and a focusable box needs a name; the
+    chapters are English, so the names are too.
+    """
+    name = SCROLL_CONTAINER_NAMES[block.group(1)]
+    return f'<div class="scroll-box" tabindex="0" role="group" aria-label="{name}">{block.group(0)}</div>'
 
 
 @bp.app_context_processor

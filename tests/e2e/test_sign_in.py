@@ -20,7 +20,8 @@ def test_sign_up_sign_out_sign_in_and_out_again_through_the_forms(device, user):
     expect(navigation).to_contain_text(f"Signed in as {user.name}")
 
     navigation.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(f"{device.origin}/")
+    expect(page).to_have_url(f"{device.origin}/?signed_out=1")
+    expect(page.get_by_role("status")).to_have_text("You are signed out. Your session has been deleted on the server.")
     expect(navigation).not_to_contain_text(user.name)
 
     navigation.get_by_role("link", name="Sign in").click()
@@ -30,7 +31,7 @@ def test_sign_up_sign_out_sign_in_and_out_again_through_the_forms(device, user):
     device.expect_dashboard_of(user)
 
     navigation.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(f"{device.origin}/")
+    expect(page).to_have_url(f"{device.origin}/?signed_out=1")
     page.goto("/dashboard")
     device.expect_sign_in_page()
 
