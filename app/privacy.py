@@ -39,8 +39,9 @@ def cookie_inventory():
         {
             "name": config["DEVICE_COOKIE_NAME"],
             "purpose": _l(
-                "Set after a successful sign-in: marks this browser as one you used before, so that "
-                "someone guessing your password elsewhere cannot lock you out."
+                "Set when you sign up or sign in: marks this browser as one you used before, so that "
+                "someone guessing your password elsewhere cannot lock you out. It holds a random value "
+                "and a signature, nothing about you."
             ),
             "lifetime": _duration(config["DEVICE_COOKIE_DURATION"]),
             "flags": _flags(config["SESSION_COOKIE_SECURE"], cookies.HTTPONLY, cookies.SAMESITE),

@@ -120,8 +120,12 @@ def test_two_sign_outs_everywhere_else_at_once(module_deployment, server):
             ]
         )
         statuses = sorted(answer.status_code for answer in answers)
-        # Both succeed one after the other, or the second is told the first one won.
-        assert statuses in ([303, 303], [303, 409]), statuses
+        # Both succeed one after the other; or the second is told the first one won; or it
+        # arrives after the first renewed the session id, and is sent to sign in (this
+        # browser is signed in under the new id, which the first answer gave it).
+        assert statuses in ([303, 303], [303, 409], [302, 303]), statuses
+        for answer in answers:
+            assert answer.status_code != 302 or sent_to_sign_in(answer)
         assert no_server_errors(first, second) == []
         assert sent_to_sign_in(other.get(server, "/dashboard"))
         # The winner's cookies are in effect: that tab is signed in.

@@ -64,7 +64,7 @@ HOSTILE_VALUES = [
 ]
 
 # The cookies the site and its libraries read, and one they do not.
-COOKIE_NAMES = ["__Host-session", "__Host-remember", "__Host-device", "__Host-lang", "unrelated"]
+COOKIE_NAMES = ["__Host-session", "__Host-remember", "__Host-device", "__Host-lang", "__Host-signed-in", "unrelated"]
 HEADERS = [
     "Referer",
     "Origin",
