@@ -13,7 +13,14 @@ from app.http_input import SafeRequest
 from tests.conftest import AuthActions
 
 # Each cookie the site or its libraries read, and one they do not.
-COOKIE_NAMES = ["__Host-session", "__Host-remember", "__Host-device", "__Host-lang", "__Host-signed-in", "someone-elses"]
+COOKIE_NAMES = [
+    "__Host-session",
+    "__Host-remember",
+    "__Host-device",
+    "__Host-lang",
+    "__Host-signed-in",
+    "someone-elses",
+]
 BAD_VALUES = [
     "x|\u00e9",
     "\u00e9t\u00e9",
