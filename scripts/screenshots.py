@@ -80,6 +80,14 @@ def main():
                 phone_page = phone.new_page()
                 sign_in(phone_page, server.url, "ada")
                 phone_page.screenshot(path=OUTPUT / "dashboard-phone.png", full_page=True)
+                # The pages with tables, which become cards on a phone.
+                for path, name in (
+                    ("/account/sessions", "sessions"),
+                    ("/privacy", "privacy"),
+                    ("/account/activity", "activity"),
+                ):
+                    phone_page.goto(server.url + path)
+                    phone_page.screenshot(path=OUTPUT / f"{name}-phone.png", full_page=True)
                 page.goto(server.url + "/dashboard")
                 page.screenshot(path=OUTPUT / "dashboard.png", full_page=True)
                 page.goto(server.url + "/account/sessions")
