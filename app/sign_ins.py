@@ -14,7 +14,7 @@ that value is a random per-sign-in token whose hash is a ``SignIn`` row, so:
 
 from flask import after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import delete, inspect, select, update
+from sqlalchemy import delete, select, update
 
 from . import clock, cookies, security_log, sessions, sudo, user_agents
 from .extensions import db
@@ -89,10 +89,9 @@ def _end_least_recently_used(user, keep):
         .order_by(SignIn.last_seen_at.desc(), SignIn.id.desc())
     ).all()
     surplus = others[current_app.config["MAX_SIGN_INS_PER_ACCOUNT"] - 1 :]
-    ended_ids = [record.id for record in surplus]
     end(surplus)
-    for record_id in ended_ids:
-        security_log.record("sign_in_ended_over_limit", user_id=user.id, sign_in=record_id)
+    for record in surplus:
+        security_log.record("sign_in_ended_over_limit", user_id=user.id, sign_in=record.id)
 
 
 def restart_current_sign_in():
@@ -202,9 +201,9 @@ def forget_remember_cookie(response):
 
 def end(records):
     """End sign-ins: delete their rows and their entries in the session store."""
-    # By identity, which needs no read: a row that another request ended a moment ago
-    # is simply not deleted again, and its session was ended by that request.
-    ids = [inspect(record).identity[0] for record in records]
+    # One statement: a row that another request ended a moment ago is simply not
+    # deleted again, and its session was ended by that request.
+    ids = [record.id for record in records]
     ended = db.session.scalars(delete(SignIn).where(SignIn.id.in_(ids)).returning(SignIn.session_hash)).all()
     sessions.delete_stored_sessions(ended)
     db.session.commit()

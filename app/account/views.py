@@ -71,10 +71,9 @@ def revoke_session(public_id):
     if record is current_user.current_sign_in:
         # Ending this very session is signing out; the page offers that instead.
         return redirect(url_for("account.sessions"), 303)
-    record_id, device = record.id, record.client
     sign_ins.end([record])
-    security_log.record("session_revoked", user_id=current_user.id, sign_in=record_id)
-    flash(_("Signed out %(device)s.", device=device or _("that device")), "success")
+    security_log.record("session_revoked", user_id=current_user.id, sign_in=record.id)
+    flash(_("Signed out %(device)s.", device=record.client or _("that device")), "success")
     return redirect(url_for("account.sessions"), 303)
 
 
@@ -130,16 +129,15 @@ def delete_account():
     if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
     user = current_user._get_current_object()
-    user_id = user.id
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
     sign_ins.end_all_for(user)
     # Statements, not ORM deletes: a second click that deleted the account a moment
     # ago leaves nothing to delete, which is no error.
-    db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user_id))
-    db.session.execute(delete(User).where(User.id == user_id))
+    db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
+    db.session.execute(delete(User).where(User.id == user.id))
     db.session.commit()
-    security_log.record("account_deleted", deleted_user_id=user_id)
+    security_log.record("account_deleted", deleted_user_id=user.id)
     return response
 
 

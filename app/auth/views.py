@@ -94,15 +94,12 @@ def session_ended_message():
 @csrf.exempt  # checked in the view, with one exception (check_sign_out_form)
 def logout():
     check_sign_out_form()
-    signed_in = current_user.is_authenticated
-    if signed_in:
-        user_id, sign_in_id = current_user.id, current_user.current_sign_in.id
+    if current_user.is_authenticated:
+        security_log.record("logout", user_id=current_user.id, sign_in=current_user.current_sign_in.id)
     # No flash message here: it would write a new session right after this one ended.
     # The confirmation rides in the address instead (templates/index.html).
     response = redirect(url_for("main.index", signed_out=1), 303)
     sign_ins.sign_out(response)
-    if signed_in:
-        security_log.record("logout", user_id=user_id, sign_in=sign_in_id)
     # Ask the browser to drop cached pages and storage. Not "cookies": ours are
     # deleted one by one above, and the device cookie must stay (account_throttle).
     response.headers["Clear-Site-Data"] = '"cache", "storage"'
