@@ -42,9 +42,9 @@ class BaseConfig:
     # Changing the password, revoking sessions or deleting the account needs a
     # password entry within this window ("sudo mode").
     REAUTH_WINDOW = timedelta(minutes=10)
-    # An anonymous visitor's session (a CSRF secret, a flash message) expires quickly,
-    # so a flood of anonymous requests cannot fill the store with month-long keys. It
-    # matches the CSRF token lifetime: a form older than that is stale anyway.
+    # A visitor's session (a CSRF secret, a flash message) is a signed cookie, never a
+    # store entry (app/sessions.py), and it expires quickly. It matches the CSRF token
+    # lifetime: a form older than that is stale anyway.
     ANONYMOUS_SESSION_LIFETIME = timedelta(hours=1)
     # At most this many flashed messages wait in a session (each one once): a client
     # that never follows redirects must not grow its session without end.
@@ -56,6 +56,8 @@ class BaseConfig:
     # "__Host-" makes the browser refuse the cookie unless it is Secure, has Path=/ and
     # no Domain, so neither a sibling subdomain nor plain HTTP can plant or read it.
     SESSION_COOKIE_NAME = "__Host-session"
+    # A visitor's session, signed; the flags are the session cookie's.
+    VISITOR_COOKIE_NAME = "__Host-visitor"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -157,6 +159,7 @@ class DevelopmentConfig(BaseConfig):
     # "__Host-" names. Production keeps both; the start-up check enforces it.
     SESSION_COOKIE_SECURE = False
     SESSION_COOKIE_NAME = "session"
+    VISITOR_COOKIE_NAME = "visitor"
     REMEMBER_COOKIE_SECURE = False
     REMEMBER_COOKIE_NAME = "remember_token"
     DEVICE_COOKIE_NAME = "device"

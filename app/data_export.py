@@ -11,7 +11,7 @@ from .extensions import db
 from .models import SecurityEvent, SignIn
 
 
-def for_user(user):
+def for_user(user, current_sign_in_id):
     sign_ins = db.session.scalars(select(SignIn).where(SignIn.user_id == user.id).order_by(SignIn.created_at))
     events = db.session.scalars(
         select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(SecurityEvent.created_at)
@@ -31,7 +31,7 @@ def for_user(user):
                 "ip_address": record.ip_address,
                 "browser": record.client,
                 "remember_me": record.remember,
-                "this_session": record.id == user.current_sign_in.id,
+                "this_session": record.id == current_sign_in_id,
             }
             for record in sign_ins
         ],

@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -25,7 +24,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
     """An account. The password is only ever stored as an argon2id hash."""
 
     __tablename__ = "users"
@@ -43,18 +42,6 @@ class User(UserMixin, db.Model):
 
     sign_ins: Mapped[list["SignIn"]] = relationship(back_populates="user", cascade="all, delete-orphan")
     events: Mapped[list["SecurityEvent"]] = relationship(cascade="all, delete-orphan")
-
-    # Set by the user loader: the sign-in this request is authenticated by.
-    current_sign_in = None
-    current_token = None
-
-    def get_id(self):
-        """Flask-Login stores this in the session and the remember cookie.
-
-        It is the random token of this sign-in, not the user id: deleting the
-        sign-in row revokes the session and any remember cookie made from it.
-        """
-        return self.current_token
 
     @classmethod
     def find_by_username(cls, username):

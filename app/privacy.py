@@ -15,18 +15,26 @@ def cookie_inventory():
     """Every cookie the site can set: name, purpose, lifetime and flags."""
     config = current_app.config
     idle = config["IDLE_TIMEOUT"] + config["LAST_SEEN_RESOLUTION"]
+    session_flags = _flags(
+        config["SESSION_COOKIE_SECURE"], config["SESSION_COOKIE_HTTPONLY"], config["SESSION_COOKIE_SAMESITE"]
+    )
     return [
         {
             "name": config["SESSION_COOKIE_NAME"],
-            "purpose": _l("Keeps you signed in and protects forms against forgery. Holds only a random id."),
-            "lifetime": _l(
-                "%(anonymous)s for visitors, %(signed_in)s after the last request when signed in",
-                anonymous=_duration(config["ANONYMOUS_SESSION_LIFETIME"]),
-                signed_in=_duration(idle),
+            "purpose": _l(
+                "Set when you sign in: keeps you signed in and protects forms against forgery. Holds only a random id."
             ),
-            "flags": _flags(
-                config["SESSION_COOKIE_SECURE"], config["SESSION_COOKIE_HTTPONLY"], config["SESSION_COOKIE_SAMESITE"]
+            "lifetime": _l("%(duration)s after the last request", duration=_duration(idle)),
+            "flags": session_flags,
+        },
+        {
+            "name": config["VISITOR_COOKIE_NAME"],
+            "purpose": _l(
+                "Before you sign in: protects the sign-in and sign-up forms against forgery and carries a "
+                "message to the next page. Signed by the server; it holds nothing about you."
             ),
+            "lifetime": _duration(config["ANONYMOUS_SESSION_LIFETIME"]),
+            "flags": session_flags,
         },
         {
             "name": config["REMEMBER_COOKIE_NAME"],
@@ -69,8 +77,11 @@ def stored_data():
     config = current_app.config
     return [
         {
-            "what": _l("Session (one per browser)"),
-            "fields": _l("sign-in token, CSRF secret, when you last typed your password, flash messages"),
+            "what": _l("Session (one per signed-in browser)"),
+            "fields": _l(
+                "sign-in token, a copy of the sign-in (times, address, username), CSRF secret, "
+                "when you last typed your password, flash messages"
+            ),
             "where": _l("Redis (or files in development), under a hash of the session id"),
             "how_long": _l("Deleted at sign-out; otherwise expires with the cookie"),
         },

@@ -21,7 +21,9 @@ def init_app(app):
         )
     # Flask-Limiter 4.1 merges the storage options of every init_app in a process into
     # the ones before: an earlier app's Sentinel or pool options would reach this one.
+    # Likewise its note that the storage is dead, which belongs to the earlier storage.
     limiter._storage_options = {}
+    limiter._storage_dead = False
     limiter.init_app(app)
 
 
@@ -41,7 +43,7 @@ def _rejected(response):
 def _this_sign_in():
     # Anonymous requests are sent to sign in by login_required; an empty key
     # tells Flask-Limiter not to count them here.
-    return f"sign-in:{current_user.current_sign_in.public_id}" if current_user.is_authenticated else ""
+    return f"sign-in:{current_user.sign_in.public_id}" if current_user.is_authenticated else ""
 
 
 def _this_account():

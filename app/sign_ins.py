@@ -1,16 +1,22 @@
 """Sign-ins: the server-side record that makes a session (or remember cookie) valid.
 
-Flask-Login keeps ``User.get_id()`` in the session and in the remember cookie. Here
-that value is a random per-sign-in token whose hash is a ``SignIn`` row, so:
+Flask-Login keeps ``get_id()`` in the session and in the remember cookie. Here that
+value is a random per-sign-in token whose hash is a ``SignIn`` row, and the stored
+session carries a copy of that row (app/sign_in_state.py), so:
 
-- ending a sign-in (sign-out, revocation, password change, expiry) deletes the row,
-  and any copy of its session or remember cookie is dead on every app process at
-  once (threat: hijack with a stolen cookie after logout);
-- a request already in flight cannot bring an ended sign-in back: even if it writes
-  the old session into the store again, the token in it no longer resolves;
+- a signed-in request is authorised by the read that loads its session: no SQL;
+  the row's last-seen time is written at most once a minute;
+- ending a sign-in (sign-out, revocation, password change, expiry) deletes the row
+  and the session entry it names, so any copy of its session or remember cookie is
+  dead on every app process at once (threat: hijack with a stolen cookie after logout);
+- a request already in flight cannot bring an ended sign-in back: the store only
+  rewrites an entry that still exists, and a new entry is made before its row;
 - idle and absolute lifetimes are enforced on the server, whatever the cookie says;
-- a remember cookie holds no user id that could be replayed for ever.
+- a remember cookie holds no user id that could be replayed for ever; it is checked
+  against the row, in SQL, when it restores a sign-in.
 """
+
+import dataclasses
 
 from flask import after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
@@ -18,26 +24,23 @@ from sqlalchemy import delete, select, update
 
 from . import clock, cookies, security_log, sessions, sudo, user_agents
 from .extensions import db
-from .models import SignIn
+from .models import SignIn, User
+from .sign_in_state import SignedInUser, SignInChanged, SignInState
 from .tokens import new_token, sha256_hex
-
-LOGIN_SESSION_KEYS = ("_user_id", "_fresh", "_id")
 
 
 def sign_in(user, remember=False, password_version=None):
     """Start a new sign-in for ``user`` after a password check, in a fresh session.
 
     ``password_version`` is the user's version read before the password was checked
-    (default: the current one). Threat: a sign-in with the old password that is still
-    being checked when the owner changes it. The change ends every sign-in it can see;
-    this one is written a moment later, with the old version, and dies on its first
-    request (``load_user``).
+    (default: the current one); if the password has changed since, nothing starts and
+    ``SignInChanged`` is raised (``_check_password_unchanged``).
     """
     config = current_app.config
     now = clock.utcnow()
     lifetime = config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
     record = SignIn(
-        user=user,
+        user_id=user.id,
         remember=remember,
         created_at=now,
         last_seen_at=now,
@@ -94,22 +97,21 @@ def _end_least_recently_used(user, keep):
         security_log.record("sign_in_ended_over_limit", user_id=user.id, sign_in=record.id)
 
 
-def restart_current_sign_in():
+def restart_current_sign_in(password_version):
     """Give the current sign-in a new token and session id, and forget remember-me.
 
-    Used after a password change: every old copy of this device's session or
-    remember cookie dies with the old token, while the user stays signed in. The
-    password was just typed, so the sign-in gets the lifetime of a new one without
-    remember-me, not what is left of a remembered sign-in's 30 days.
+    Used after a password change (``password_version`` is the new one): every old
+    copy of this device's session or remember cookie dies with the old token, while
+    the user stays signed in. The password was just typed, so the sign-in gets the
+    lifetime of a new one without remember-me, not what is left of a remembered
+    sign-in's 30 days.
     """
-    user = current_user._get_current_object()
-    record = user.current_sign_in
     _activate(
-        user,
-        record,
+        current_user,
+        current_user.sign_in,
         remember=False,
         expires_at=clock.utcnow() + current_app.config["PERMANENT_SESSION_LIFETIME"],
-        password_version=user.password_version,
+        password_version=password_version,
     )
 
 
@@ -120,52 +122,86 @@ def renew_current_sign_in():
     the browser for a moment. It shares this device's row, so it is not on the devices
     list and "sign out everywhere else" would keep it; with the old token it dies.
     """
-    user = current_user._get_current_object()
-    _activate(user, user.current_sign_in, remember=user.current_sign_in.remember)
+    _activate(current_user, current_user.sign_in, remember=current_user.sign_in.remember)
 
 
-def renew_session_id():
+def renew_session_id(**changes):
     """A new session id for the current sign-in (re-authentication, remember-me).
 
-    Raises ``SignInChanged`` if the sign-in ended meanwhile.
+    ``changes`` go to the sign-in's columns as well. Raises ``SignInChanged`` if the
+    sign-in ended meanwhile.
     """
-    sessions.regenerate_id()
-    _update_or_raise(current_user.current_sign_in, session_hash=sessions.current_session_hash())
-    db.session.commit()
-
-
-class SignInChanged(Exception):
-    """Another request ended or renewed this sign-in while this one was running.
-
-    Two clicks at once (two tabs, a double submit) both start from the same token;
-    the first to write wins, and the second must neither undo it nor report success.
-    Answered with a 409 page, and the session is left as the winner wrote it
-    (app/errors.py).
-    """
+    state = current_user.sign_in
+    _move_session(state, **changes)
+    for name, value in changes.items():
+        setattr(state, name, value)
+    state.save_to(session)
 
 
 def _activate(user, record, remember, **changes):
     """Give ``record`` a new token and this browser a new session id, then sign in.
 
-    ``record`` is new, or the current sign-in with ``changes`` to its columns; the
-    latter raises ``SignInChanged`` if another request changed its token first.
+    ``record`` is a new ``SignIn`` of ``user``, or the current sign-in's state with
+    ``changes`` to its columns; the latter raises ``SignInChanged`` if another request
+    changed its token first.
     """
     token = new_token()
-    expires_at = changes.get("expires_at", record.expires_at)
+    token_hash = sha256_hex(token)
     if record.id is None:
-        record.token_hash, record.remember = sha256_hex(token), remember
-        db.session.add(record)
-        db.session.flush()
+        record.token_hash, record.remember = token_hash, remember
+        old_sid = sessions.move_to_new_id()
+        try:
+            record.session_hash = sessions.current_session_hash()
+            db.session.add(record)
+            db.session.flush()
+            _check_password_unchanged(user.id, record.password_version)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            sessions.abandon_new_id(old_sid)
+            raise
+        sessions.forget_old_id(old_sid)
+        state = SignInState.of(record, user)
     else:
-        _update_or_raise(record, token_hash=sha256_hex(token), remember=remember, **changes)
-    sessions.regenerate_id()
-    db.session.execute(
-        update(SignIn).where(SignIn.id == record.id).values(session_hash=sessions.current_session_hash())
-    )
-    db.session.commit()
-    user.current_sign_in, user.current_token = record, token
+        _move_session(record, token_hash=token_hash, remember=remember, **changes)
+        state = dataclasses.replace(record, token_hash=token_hash, remember=remember, **changes)
+    signed_in = SignedInUser(state, token)
     # A remember cookie lives exactly as long as its sign-in, also when re-issued.
-    login_user(user, remember=remember, duration=expires_at - clock.utcnow() if remember else None)
+    login_user(signed_in, remember=remember, duration=state.expires_at - clock.utcnow() if remember else None)
+    state.save_to(session)
+    return state
+
+
+def _move_session(state, **changes):
+    """Move this browser to a new session id and record it, with ``changes``, on the sign-in.
+
+    The new entry is in the store before the row names it, and the old one goes only
+    after: whichever moment a sign-out from elsewhere lands, it finds and deletes the
+    entry that the row names, and nothing is left alive.
+    """
+    old_sid = sessions.move_to_new_id()
+    try:
+        _update_or_raise(state, session_hash=sessions.current_session_hash(), **changes)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        sessions.abandon_new_id(old_sid)
+        raise
+    sessions.forget_old_id(old_sid)
+
+
+def _check_password_unchanged(user_id, password_version):
+    """Raise ``SignInChanged`` if the password changed since version ``password_version``.
+
+    Threat: a sign-in with the old password that is still being checked when the owner
+    changes it. The change ends every sign-in it can see; this row is written after,
+    so it must see the change itself. The shared row lock makes the two meet in one
+    order on PostgreSQL: either the change sees this row, or this sees the change
+    (SQLite has one writer at a time).
+    """
+    current = db.session.scalar(select(User.password_version).where(User.id == user_id).with_for_update(read=True))
+    if current != password_version:
+        raise SignInChanged()
 
 
 def _update_or_raise(record, **values):
@@ -174,14 +210,13 @@ def _update_or_raise(record, **values):
         update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash).values(**values)
     ).rowcount
     if not changed:
-        db.session.rollback()
         raise SignInChanged()
 
 
 def sign_out(response):
     """End the current sign-in: its row, its session entry and both cookies."""
     if current_user.is_authenticated:
-        end([current_user.current_sign_in])
+        end([current_user.sign_in])
     # Clear first: logout_user() then records that the remember cookie must go.
     session.clear()
     logout_user()
@@ -211,7 +246,10 @@ def end(records):
 
 def end_all_for(user, keep=None):
     """End every sign-in of ``user`` except ``keep``; return how many ended."""
-    others = [record for record in user.sign_ins if record is not keep]
+    query = select(SignIn).where(SignIn.user_id == user.id)
+    if keep is not None:
+        query = query.where(SignIn.id != keep.id)
+    others = db.session.scalars(query).all()
     end(others)
     return len(others)
 
@@ -224,35 +262,51 @@ def live_sign_ins(user):
 
 
 def load_user(token):
-    """Flask-Login's user loader: the user of a live sign-in, or ``None``."""
-    record = SignIn.find_by_token(token)
+    """Flask-Login's user loader: the user of a live sign-in, or ``None``.
+
+    From the session's own copy of the sign-in when it has one (every signed-in
+    request); from the database when a remember cookie brings the token.
+    """
+    state = SignInState.from_session(session) if session.stored else None
+    if state is None or state.token_hash != sha256_hex(token):
+        return _restore(token)
     now = clock.utcnow()
-    if record is not None and (has_timed_out(record, now) or predates_password_change(record)):
+    if has_timed_out(state, now):
+        end([state])
+        sessions.end_stored_session()
+        return None
+    if now - state.last_seen_at >= current_app.config["LAST_SEEN_RESOLUTION"]:
+        # A statement, not an ORM change: a sign-out that deleted the row meanwhile wins.
+        seen = db.session.execute(
+            update(SignIn).where(SignIn.id == state.id, SignIn.token_hash == state.token_hash).values(last_seen_at=now)
+        ).rowcount
+        db.session.commit()
+        if not seen:
+            sessions.end_stored_session()
+            return None
+        # Saving the session again also renews its idle lifetime in the store.
+        state.last_seen_at = now
+        state.save_to(session)
+    return SignedInUser(state, token)
+
+
+def _restore(token):
+    """The user of the sign-in that ``token`` (from a remember cookie) belongs to."""
+    record = SignIn.find_by_token(token)
+    if record is not None and (has_timed_out(record, clock.utcnow()) or predates_password_change(record)):
         end([record])
         record = None
     if record is None:
-        # A dead sign-in leaves nothing behind: the session falls back to the short
-        # anonymous lifetime instead of keeping a useless token.
-        for key in LOGIN_SESSION_KEYS:
-            session.pop(key, None)
         return None
-    if now - record.last_seen_at >= current_app.config["LAST_SEEN_RESOLUTION"]:
-        # A statement, not an ORM change: a sign-out that deleted the row meanwhile wins.
-        db.session.execute(update(SignIn).where(SignIn.id == record.id).values(last_seen_at=now))
-        db.session.commit()
-        # Save the session again, which renews its idle lifetime in the store.
-        session.modified = True
-    user = record.user
-    user.current_sign_in, user.current_token = record, token
-    return user
+    return SignedInUser(SignInState.of(record, record.user), token)
 
 
 def renew_session_after_remember(sender, user, **extra):
     """A remember cookie just restored a sign-in: move it to a fresh session id.
 
-    Threat: session fixation through the anonymous session the visitor already had.
+    Threat: session fixation through the session the visitor already had.
     """
-    renew_session_id()
+    renew_session_id(last_seen_at=clock.utcnow())
 
 
 def idle_deadline(record):
@@ -268,5 +322,6 @@ def predates_password_change(record):
 
 
 def has_timed_out(record, now):
+    """True when ``record`` (a ``SignIn`` row or its state) is past either deadline."""
     deadline = idle_deadline(record)
     return record.expires_at <= now or (deadline is not None and deadline <= now)

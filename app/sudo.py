@@ -36,7 +36,7 @@ def own_password_confirmed(field):
     Every wrong guess is a security event, and the views that call this are
     rate-limited per account (``rate_limits.password_checks``).
     """
-    if passwords.verify_password(current_user.password_hash, field.data):
+    if passwords.verify_password(current_user.record.password_hash, field.data):
         return True
     security_log.record("reauth_failed", user_id=current_user.id)
     field.errors.append(_("That is not your password."))

@@ -113,6 +113,10 @@ def make_app(tmp_path, request):
         if not embedded and "REDIS_URL" not in overrides:
             settings["REDIS_URL"] = request.getfixturevalue("redis_url")
         settings.update(overrides)
+        if create_tables and settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            # Made first: the app that runs the migrations binds the process-wide rate
+            # limiter to its own storage, which must not be the last binding.
+            request.getfixturevalue("migrated_sqlite")
         app = create_app(settings, instance_path=tmp_path / f"instance{next(numbers)}")
         if create_tables:
             give_newest_schema(app, request)

@@ -36,7 +36,8 @@ def test_embedded_sessions_are_files_readable_only_by_the_app(embedded_app):
     from pathlib import Path
 
     auth = AuthActions(embedded_app, embedded_app.test_client())
-    auth.client.get("/auth/login")
+    auth.create_user()
+    auth.login()
     files = [
         path for path in (Path(embedded_app.instance_path) / "sessions").iterdir() if not path.name.startswith("__")
     ]

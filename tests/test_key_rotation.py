@@ -65,7 +65,8 @@ def test_a_form_rendered_before_the_rotation_still_validates(before_and_after):
     token = csrf_token_from(auth.client.get("/auth/login"))
 
     browser = new.test_client()
-    browser.set_cookie("__Host-session", auth.session_cookie())
+    # The visitor cookie that holds the form's CSRF secret was signed with the old key too.
+    browser.set_cookie("__Host-visitor", auth.client.get_cookie("__Host-visitor").value)
     response = browser.post(
         "/auth/login", data={"username": "alice", "password": "correct horse battery", "csrf_token": token}
     )

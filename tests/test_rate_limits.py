@@ -97,6 +97,7 @@ def test_counters_can_live_in_a_redis_of_their_own(make_app, redis_url):
         assert auth.login(password="wrong password").status_code == 401
         assert any(b"ratelimit" in key for key in counters.scan_iter())
         assert not any(b"ratelimit" in key for key in sessions.scan_iter())
+        assert auth.login().status_code == 303
         assert any(key.startswith(b"session:") for key in sessions.scan_iter())
     finally:
         counters.flushdb()

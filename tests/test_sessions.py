@@ -1,19 +1,31 @@
 """Server-side sessions: cookie flags, fixation, logout replay and short anonymous keys."""
 
+import secrets
 import time
+
+import flask
+import pytest
 
 from app.extensions import db
 from app.models import SignIn
-from tests.conftest import store_key
+from tests.conftest import AuthActions, store_key
 
 
 def set_cookie_headers(response, name):
     return [header for header in response.headers.getlist("Set-Cookie") if header.startswith(name + "=")]
 
 
-def test_session_cookie_is_host_only_secure_httponly_and_lax(app, client):
-    response = client.get("/auth/login")
-    (header,) = set_cookie_headers(response, "__Host-session")
+def visitor_session(app, client):
+    """What a visitor's signed cookie holds, read with the app's own key."""
+    value = client.get_cookie("__Host-visitor").value
+    return app.session_interface.visitor_cookies.get_signing_serializer(app).loads(value)
+
+
+@pytest.mark.parametrize("cookie", ["__Host-visitor", "__Host-session"])
+def test_session_cookie_is_host_only_secure_httponly_and_lax(auth, cookie):
+    auth.create_user()
+    response = auth.client.get("/auth/login") if cookie == "__Host-visitor" else auth.login()
+    (header,) = set_cookie_headers(response, cookie)
     attributes = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
     assert {"secure", "httponly", "path"} <= attributes
     assert "SameSite=Lax" in header
@@ -34,8 +46,8 @@ def test_session_id_changes_at_login_and_the_old_one_is_dead(auth, redis_client)
     """Session fixation: an id planted before sign-in must not become signed in."""
     auth.create_user()
     auth.client.get("/auth/login")
-    planted = auth.session_cookie()
-    assert redis_client.exists(store_key(planted))
+    planted = secrets.token_urlsafe(32)
+    auth.client.set_cookie("__Host-session", planted)
 
     auth.login()
     signed_in = auth.session_cookie()
@@ -51,8 +63,9 @@ def test_csrf_secret_changes_at_login(app, auth, redis_client):
 
     auth.create_user()
     auth.client.get("/auth/login")
-    before = msgpack.decode(redis_client.get(store_key(auth.session_cookie())))["csrf_token"]
-    auth.login()
+    before = visitor_session(app, auth.client)["csrf_token"]
+    response = auth.login()
+    assert "Max-Age=0" in set_cookie_headers(response, "__Host-visitor")[0]
     auth.client.get("/dashboard")
     after = msgpack.decode(redis_client.get(store_key(auth.session_cookie())))["csrf_token"]
     assert before != after
@@ -81,20 +94,54 @@ def test_a_request_in_flight_cannot_bring_a_logged_out_session_back(app, auth, r
     auth.create_user()
     auth.login()
     stolen = auth.session_cookie()
-    stale_copy = redis_client.get(store_key(stolen))
-    auth.logout()
-    # A slow request that opened the session before the logout now writes it back.
-    redis_client.set(store_key(stolen), stale_copy, ex=3600)
+    interface = app.session_interface
+    with app.test_request_context("/dashboard", headers={"Cookie": f"__Host-session={stolen}"}):
+        # A slow request opens the session, the owner signs out meanwhile...
+        in_flight = interface.open_session(app, flask.request)
+        assert in_flight.stored
+        auth.logout()
+        # ...and the slow request, which changed its session, saves it when it ends.
+        in_flight["password_confirmed_at"] = 0
+        interface.save_session(app, in_flight, app.response_class())
 
+    assert not redis_client.exists(store_key(stolen))
     attacker = app.test_client()
     attacker.set_cookie("__Host-session", stolen)
     assert attacker.get("/dashboard").status_code == 302
 
 
-def test_anonymous_sessions_are_short_lived_in_redis(app, client, redis_client):
-    client.get("/auth/login")
-    key = store_key(client.get_cookie("__Host-session").value)
-    assert 0 < redis_client.ttl(key) <= app.config["ANONYMOUS_SESSION_LIFETIME"].total_seconds()
+def test_visitors_create_no_store_entry(app, auth, redis_client):
+    """Session flooding: pages and forms for visitors write nothing to the store."""
+    auth.create_user()
+    writes_before = redis_client.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
+    for path in ("/", "/auth/login", "/auth/register", "/privacy", "/dashboard"):
+        auth.client.get(path)
+    assert auth.login(password="not the password").status_code == 401
+    assert list(redis_client.scan_iter("session:*")) == []
+    assert redis_client.info("commandstats").get("cmdstat_set", {}).get("calls", 0) == writes_before
+
+
+def test_a_visitor_cookie_is_signed_and_short_lived(app, client):
+    response = client.get("/auth/login")
+    (header,) = set_cookie_headers(response, "__Host-visitor")
+    assert f"Max-Age={int(app.config['ANONYMOUS_SESSION_LIFETIME'].total_seconds())}" in header
+    value = client.get_cookie("__Host-visitor").value
+    client.set_cookie("__Host-visitor", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    answer = client.get("/auth/login")
+    # Tampered: ignored, and a new one replaces it.
+    assert answer.status_code == 200
+    assert client.get_cookie("__Host-visitor").value != value
+
+
+def test_a_visitor_cookie_cannot_carry_a_sign_in(app, auth):
+    """Only a stored session can hold a sign-in: a signed cookie with one is ignored."""
+    auth.create_user()
+    auth.login()
+    signed_in_keys = dict(flask.json.loads(flask.json.dumps({"_user_id": "x", "_fresh": True})))
+    forged = app.session_interface.visitor_cookies.get_signing_serializer(app).dumps(signed_in_keys)
+    visitor = app.test_client()
+    visitor.set_cookie("__Host-visitor", forged)
+    assert visitor.get("/dashboard").status_code == 302
 
 
 def test_signed_in_sessions_are_kept_as_long_as_they_may_sit_idle(app, auth, redis_client):
@@ -210,11 +257,16 @@ def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
     }
 
 
-def test_redis_down_while_saving_the_session_is_a_503_not_a_500(make_app):
+def test_redis_down_visitors_still_see_the_forms_and_signing_in_is_a_503(make_app):
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", PROPAGATE_EXCEPTIONS=False)
-    response = app.test_client().get("/auth/login")
+    visitor = AuthActions(app, app.test_client())
+    visitor.create_user()
+    # A visitor's session is a signed cookie: the form needs no store.
+    assert visitor.client.get("/auth/login").status_code == 200
+    response = visitor.login()
     assert response.status_code == 503
     assert "Traceback" not in response.get_data(as_text=True)
+    assert visitor.client.get_cookie("__Host-session") is None
 
 
 def test_healthz_reports_ok(client):

@@ -56,8 +56,8 @@ def test_steady_reads_save_the_session_at_most_once_a_minute(app, signed_in, clo
     """Sliding expiry without a write per request, on either store, and no SQL writes."""
     signed_in.client.get("/dashboard")  # the first page after sign-in stores a new CSRF secret
     saves = []
-    upsert = app.session_interface._upsert_session
-    monkeypatch.setattr(app.session_interface, "_upsert_session", lambda *args: saves.append(args) or upsert(*args))
+    rewrite = app.session_interface._rewrite
+    monkeypatch.setattr(app.session_interface, "_rewrite", lambda *args: saves.append(args) or rewrite(*args))
     with count_sql_writes(app) as sql_writes:
         for _ in range(30):
             assert signed_in.client.get("/dashboard").status_code == 200

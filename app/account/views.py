@@ -43,7 +43,7 @@ def sessions():
 
 
 def _sessions_page(others_form, status=200):
-    current = current_user.current_sign_in
+    current = current_user.sign_in
     # This device first, the others most recently used first.
     listed = sorted(sign_ins.live_sign_ins(current_user), key=lambda record: record.id != current.id)
     return (
@@ -68,7 +68,7 @@ def revoke_session(public_id):
         # Ended a moment ago (a double click, another tab), or never this user's.
         message = _("That session is not on your list: it has ended already.")
         return render_template("errors/error.html", code=404, title=_("Session not found"), message=message), 404
-    if record is current_user.current_sign_in:
+    if record.id == current_user.sign_in.id:
         # Ending this very session is signing out; the page offers that instead.
         return redirect(url_for("account.sessions"), 303)
     sign_ins.end([record])
@@ -85,7 +85,7 @@ def revoke_other_sessions():
     form = SignOutEverywhereElseForm()
     if not form.validate_on_submit() or not own_password_confirmed(form.password):
         return _sessions_page(form, 400)
-    count = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
+    count = sign_ins.end_all_for(current_user, keep=current_user.sign_in)
     # Copies of this browser's own cookies are somewhere else too: renew them.
     sign_ins.renew_current_sign_in()
     security_log.record("sessions_revoked", user_id=current_user.id, count=count)
@@ -103,18 +103,19 @@ def change_password():
         return render_template("account/password.html", form=form), 400 if form.errors else 200
     if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
-    current_user.password_hash = passwords.hash_password(form.new_password.data)
+    user = current_user.record
+    user.password_hash = passwords.hash_password(form.new_password.data)
     # Counted up in SQL: two changes at the same moment both count.
-    current_user.password_version = User.password_version + 1
+    user.password_version = User.password_version + 1
     db.session.flush()
-    ended = sign_ins.end_all_for(current_user, keep=current_user.current_sign_in)
-    sign_ins.restart_current_sign_in()
+    ended = sign_ins.end_all_for(user, keep=current_user.sign_in)
+    sign_ins.restart_current_sign_in(password_version=user.password_version)
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
     sign_ins.forget_remember_cookie(response)
     # This browser stays a known device for the new password (the old cookie names the old one).
-    account_throttle.remember_device(response, current_user)
+    account_throttle.remember_device(response, user)
     return response
 
 
@@ -128,7 +129,7 @@ def delete_account():
         return render_template("account/delete.html", form=form), 400 if form.errors else 200
     if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
-    user = current_user._get_current_object()
+    user = current_user.record
     response = redirect(url_for("main.index"), 303)
     sign_ins.sign_out(response)
     sign_ins.end_all_for(user)
@@ -149,7 +150,7 @@ def export():
     # Recorded first, so the export lists itself as well. A HEAD downloads nothing.
     if request.method == "GET":
         security_log.record("data_exported", user_id=current_user.id)
-    response = jsonify(data_export.for_user(current_user))
+    response = jsonify(data_export.for_user(current_user.record, current_user.sign_in.id))
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
     return response
 

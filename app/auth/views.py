@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import account_throttle, passwords, rate_limits, security_log, sign_ins, sudo
+from .. import account_throttle, passwords, rate_limits, security_log, sessions, sign_ins, sudo
 from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
@@ -59,6 +59,7 @@ def login():
     if not form.validate_on_submit():
         forget_unless_a_username(form.username)
         return render_template("auth/login.html", form=form, ended=session_ended_message()), 400 if form.errors else 200
+    sessions.ensure_store_reachable()
     username, password = form.username.data, form.password.data
     user = User.find_by_username(username)
     # Read before the slow password check: a change that lands during it wins.
@@ -95,7 +96,7 @@ def session_ended_message():
 def logout():
     check_sign_out_form()
     if current_user.is_authenticated:
-        security_log.record("logout", user_id=current_user.id, sign_in=current_user.current_sign_in.id)
+        security_log.record("logout", user_id=current_user.id, sign_in=current_user.sign_in.id)
     # No flash message here: it would write a new session right after this one ended.
     # The confirmation rides in the address instead (templates/index.html).
     response = redirect(url_for("main.index", signed_out=1), 303)

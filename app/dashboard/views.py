@@ -13,7 +13,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/dashboard")
 @login_required
 def index():
-    record = current_user.current_sign_in
+    record = current_user.sign_in
     config = current_app.config
     return render_template(
         "dashboard.html",
