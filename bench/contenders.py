@@ -22,7 +22,15 @@ from pathlib import Path
 import requests
 from werkzeug.test import Client
 
-from tests.support.processes import AppServer, Process, app_environment, flask_command, free_port, gunicorn_command, wait_until
+from tests.support.processes import (
+    AppServer,
+    Process,
+    app_environment,
+    flask_command,
+    free_port,
+    gunicorn_command,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 USERNAME = "benchuser"

@@ -504,11 +504,7 @@ def page_table(page, apps, rounds, costs):
         row = rounds.median(key)
         cost = costs[app.key]["signed_in" if signed_in else "sign_in_page"]
         ratio = "" if app.key == "project" else f"{rounds.ratio(('project', page), key):.2f}"
-        extra = (
-            f"{cost.sql:.2f} | {cost.session_bytes:,}"
-            if signed_in
-            else f"{cost.writes:.2f} | {cost.sql:.2f}"
-        )
+        extra = f"{cost.sql:.2f} | {cost.session_bytes:,}" if signed_in else f"{cost.writes:.2f} | {cost.sql:.2f}"
         lines.append(
             f"| {app.label} | {row.requests_per_second:,.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | {ratio} "
             f"| {cost.describe_commands()} | {cost.redis_round_trips:.2f} | {extra} | {row.problems} |"
@@ -558,16 +554,16 @@ def readme_block(apps, rounds, costs, targets):
         "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for app in apps:
-        dashboard = rounds.median((app.key, SIGNED_IN_PAGE))
+        cells = []
+        for page in (SIGNED_IN_PAGE, SIGN_IN_PAGE):
+            key = (app.key, page)
+            if key not in rounds.runs:
+                cells += ["", "", ""]
+                continue
+            row = rounds.median(key)
+            ratio = "" if app.key == "project" else f"{rounds.ratio(('project', page), key):.2f}"
+            cells += [f"{row.requests_per_second:,.0f}", f"{row.p99_ms:.1f}", ratio]
         cost = costs[app.key]["signed_in"]
-        cells = [f"{dashboard.requests_per_second:,.0f}", f"{dashboard.p99_ms:.1f}"]
-        cells.append("" if app.key == "project" else f"{rounds.ratio(('project', SIGNED_IN_PAGE), (app.key, SIGNED_IN_PAGE)):.2f}")
-        if app.sign_in_path:
-            login = rounds.median((app.key, SIGN_IN_PAGE))
-            cells += [f"{login.requests_per_second:,.0f}", f"{login.p99_ms:.1f}"]
-            cells.append("" if app.key == "project" else f"{rounds.ratio(('project', SIGN_IN_PAGE), (app.key, SIGN_IN_PAGE)):.2f}")
-        else:
-            cells += ["", "", ""]
         cells += [cost.describe_commands(), f"{cost.sql:.2f}", f"{cost.session_bytes:,}"]
         lines.append(f"| {app.label} | " + " | ".join(cells) + " |")
     lines += ["", "| Target | Measured | |", "|---|---|---|"]

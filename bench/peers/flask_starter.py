@@ -139,4 +139,3 @@ def dashboard():
         session_keys=session.keys(),
     )
     return render_template("dashboard.html", **facts)
-

@@ -51,7 +51,12 @@ TEMPLATES = [
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_DJANGO_DATABASE"]}}
 
 # Sessions in Redis through the cache, as Django's docs describe it.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["BENCH_REDIS_URL"]}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["BENCH_REDIS_URL"],
+    }
+}
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 
 # The same pretend TLS proxy as every app of the bench, and HTTPS-only cookies.
