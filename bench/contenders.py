@@ -166,9 +166,11 @@ class Project(Contender):
     session_cookie = "__Host-session"
     redis_db = 0
 
-    def __init__(self, workdir, redis_url, database_url=None, secret_key=None):
+    def __init__(self, workdir, redis_url, database_url=None, secret_key=None, overrides=None):
         super().__init__(workdir, redis_url, secret_key)
         self.database_url = database_url or f"sqlite:///{self.workdir / 'app.db'}"
+        # More settings; the bench's test makes password hashing cheap with them.
+        self.overrides = overrides or {}
 
     def settings(self):
         """Production settings, plus what the bench needs: the pretend proxy, raised sign-in limits."""
@@ -179,6 +181,7 @@ class Project(Contender):
             "DATABASE_URL": self.database_url,
             "FLASK_TRUSTED_PROXIES": "1",
             **dict.fromkeys(RAISED_LIMITS, RAISED_LIMIT),
+            **self.overrides,
         }
 
     def prepare(self, password):
@@ -285,10 +288,10 @@ class Floor(Contender):
         return browser
 
 
-def all_contenders(workdir, redis_url, database_url=None):
+def all_contenders(workdir, redis_url, database_url=None, project_overrides=None):
     """The project first, then the peers in the order of the report."""
     return [
-        Project(workdir, redis_url, database_url),
+        Project(workdir, redis_url, database_url, overrides=project_overrides),
         FlaskStarter(workdir, redis_url),
         FlaskSessionStarter(workdir, redis_url),
         DjangoStarter(workdir, redis_url),
