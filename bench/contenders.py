@@ -90,7 +90,6 @@ class Contender:
     # None: the app has no sign-in page (the floor).
     sign_in_path = "/auth/login"
     redis_db = None
-    session_cookie = "session"
 
     def __init__(self, workdir, redis_url=None, secret_key=None):
         self.workdir = Path(workdir) / self.key
@@ -138,7 +137,7 @@ class Contender:
     def markers(self, page):
         """Strings every answer of ``page`` must contain to count as that page."""
         if page == SIGNED_IN_PAGE:
-            return [f"<strong>{USERNAME}</strong>", 'action="/auth/logout"', f'name="{self.csrf_field}"']
+            return [USERNAME, 'action="/auth/logout"', f'name="{self.csrf_field}"']
         return [f'name="{self.csrf_field}"', 'name="password"']
 
     def sign_in(self, browser, password):
@@ -163,7 +162,6 @@ class Contender:
 class Project(Contender):
     key = "project"
     label = "This project"
-    session_cookie = "__Host-session"
     redis_db = 0
 
     def __init__(self, workdir, redis_url, database_url=None, secret_key=None, overrides=None):
@@ -198,9 +196,8 @@ class Project(Contender):
         return app
 
     def server(self, workers):
-        server = AppServer(self.workdir, self.settings() | {"GUNICORN_THREADS": str(GUNICORN_THREADS)}, workers=workers)
-        server.ready_path = self.sign_in_path
-        return server
+        # Ready when /healthz answers.
+        return AppServer(self.workdir, self.settings() | {"GUNICORN_THREADS": str(GUNICORN_THREADS)}, workers=workers)
 
 
 class FlaskStarter(Contender):
@@ -242,7 +239,6 @@ class DjangoStarter(Contender):
     label = "Django 5.2, cache sessions on Redis"
     gunicorn_app = "bench.peers.django_starter.wsgi:application"
     csrf_field = "csrfmiddlewaretoken"
-    session_cookie = "sessionid"
     redis_db = 2
 
     def settings(self):
