@@ -1,9 +1,10 @@
--- wrk script for bench/run.py: sets up one kind of request and prints one
--- machine-readable line of results at the end.
+-- wrk script for bench/run.py: checks every answer and prints one machine-readable
+-- line of results at the end.
 --
--- Arguments after "--": the expected status, then optionally the method and a
--- url-encoded form body. Answers with any other status are counted apart, so a
--- run that measured redirects or 429 pages instead of the real work shows it.
+-- Arguments after "--": the expected status, then strings the body must contain
+-- (the signed-in user's name, the sign-out form, the CSRF field...). An answer with
+-- another status or without one of them is counted apart, so a run that measured
+-- redirects, error pages or the wrong page shows it.
 
 local threads = {}
 
@@ -13,16 +14,24 @@ end
 
 function init(args)
    expected_status = tonumber(args[1])
-   wrk.method = args[2] or "GET"
-   if args[3] and args[3] ~= "" then
-      wrk.body = args[3]
-      wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+   markers = {}
+   for i = 2, #args do
+      table.insert(markers, args[i])
    end
    expected, unexpected = 0, 0
 end
 
 function response(status, headers, body)
-   if status == expected_status then
+   local right = status == expected_status
+   if right then
+      for _, marker in ipairs(markers) do
+         if not string.find(body, marker, 1, true) then
+            right = false
+            break
+         end
+      end
+   end
+   if right then
       expected = expected + 1
    else
       unexpected = unexpected + 1
