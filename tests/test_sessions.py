@@ -207,6 +207,7 @@ def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
         "redis": "unreachable",
         "rate_limits": "unreachable",
         "database": "ok",
+        "mail": "ok",
     }
 
 
@@ -220,5 +221,5 @@ def test_redis_down_while_saving_the_session_is_a_503_not_a_500(make_app):
 def test_healthz_reports_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"}
     assert not response.headers.getlist("Set-Cookie")

@@ -81,8 +81,7 @@ def export(user):
 
 def purge_expired():
     """Retention: delete links past their expiry; returns how many."""
-    deleted = db.session.execute(delete(EmailToken).where(EmailToken.expires_at <= clock.utcnow())).rowcount
-    return deleted
+    return db.session.execute(delete(EmailToken).where(EmailToken.expires_at <= clock.utcnow())).rowcount
 
 
 def _time(moment):
