@@ -169,8 +169,9 @@ class BaseConfig:
     PASSWORD_RESET_LIFETIME = timedelta(minutes=30)
     # How long the previous address can undo a change of address.
     ADDRESS_CHANGE_UNDO_LIFETIME = timedelta(days=7)
-    PASSWORD_RESET_RATE_LIMIT = "5/15 minutes;20/day"  # reset requests per client IP (IPv6: per /64)
-    PASSWORD_RESET_ACCOUNT_RATE_LIMIT = "3/hour;10/day"  # reset messages per account, sent or not
+    # Reset requests per client IP (IPv6: per /64), and reset messages per account.
+    PASSWORD_RESET_RATE_LIMIT = "5/15 minutes;20/day"  # noqa: S105 - a limit, not a password
+    PASSWORD_RESET_ACCOUNT_RATE_LIMIT = "3/hour;10/day"  # noqa: S105 - a limit, not a password
     ADDRESS_CHANGE_RATE_LIMIT = "5/hour;20/day"  # confirmation messages per account (to new addresses)
     EMAIL_LINK_RATE_LIMIT = "20/minute;100/hour"  # dead or unknown email links per client IP
 
@@ -437,9 +438,9 @@ def _mail_problems(config):
         problems.append("PUBLIC_BASE_URL is not https: links in emails would use plain HTTP")
     if not config.get("MAIL_DEFAULT_SENDER"):
         problems.append("MAIL_DEFAULT_SENDER is not set: no email can be sent")
-    if config.get("MAIL_BACKEND") == "smtp" and not (config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL")):
-        if not _is_loopback(str(config.get("MAIL_SERVER") or "")):
-            problems.append("the mail server is reached without TLS over the network")
+    encrypted = config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL")
+    if config.get("MAIL_BACKEND") == "smtp" and not encrypted and not _is_loopback(str(config.get("MAIL_SERVER"))):
+        problems.append("the mail server is reached without TLS over the network")
     return problems
 
 

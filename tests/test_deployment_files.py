@@ -62,7 +62,16 @@ def secrets_dir(tmp_path):
 
 
 def test_compose_has_the_expected_services(compose):
-    assert set(compose["services"]) == {"make-secrets", "proxy", "migrate", "web", "redis", "redis-limits", "db", "mail"}
+    assert set(compose["services"]) == {
+        "make-secrets",
+        "proxy",
+        "migrate",
+        "web",
+        "redis",
+        "redis-limits",
+        "db",
+        "mail",
+    }
 
 
 def test_compose_needs_nothing_filled_in_and_holds_no_secret():

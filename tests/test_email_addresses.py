@@ -44,14 +44,28 @@ def test_an_address_at_sign_up_is_confirmed_only_by_pressing_the_button(app, cli
 
 @pytest.mark.parametrize(
     "address",
-    ["alice", "alice@", "@example.org", "alice@example", "a b@example.org", "<alice@example.org>",
-     "alice@example.org, eve@example.org", "alice@example.org\r\nBcc: eve@example.org", "a" * 65 + "@example.org",
-     "alice@" + "a" * 250 + ".org"],
+    [
+        "alice",
+        "alice@",
+        "@example.org",
+        "alice@example",
+        "a b@example.org",
+        "<alice@example.org>",
+        "alice@example.org, eve@example.org",
+        "alice@example.org\r\nBcc: eve@example.org",
+        "a" * 65 + "@example.org",
+        "alice@" + "a" * 250 + ".org",
+    ],
 )
 def test_an_address_mail_cannot_go_to_is_refused_with_a_400(client, mailbox, address):
     form = client.get("/auth/register")
-    data = {"username": "alice", "password": PASSWORD, "confirm": PASSWORD, "email": address,
-            "csrf_token": csrf_token_from(form)}
+    data = {
+        "username": "alice",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        "email": address,
+        "csrf_token": csrf_token_from(form),
+    }
     assert client.post("/auth/register", data=data).status_code == 400
     assert mailbox.messages == []
 

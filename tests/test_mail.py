@@ -4,13 +4,15 @@ import json
 import logging
 import smtplib
 import socket
+import threading
 
 from sqlalchemy import func, select
 
+from app import mail
 from app.extensions import db
 from app.recovery.models import EmailAddress, EmailToken
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.mail import Mailbox, html_links, link, links, sign_up, sign_up_and_confirm
+from tests.support.mail import Mailbox, html_links, links, sign_up, sign_up_and_confirm
 
 
 def ask_for_reset(client, account="alice"):
@@ -66,8 +68,14 @@ def test_a_mail_server_that_is_down_changes_nothing_the_user_sees(make_app, capl
     sign_up_and_confirm(up.test_client(), Mailbox(up))
     expected = ask_for_reset(up.test_client()).get_data(as_text=True)
 
-    down = make_app(create_tables=False, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(),
-                    MAIL_USE_TLS=False, MAIL_TIMEOUT=1)
+    down = make_app(
+        create_tables=False,
+        MAIL_BACKEND="smtp",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=free_port(),
+        MAIL_USE_TLS=False,
+        MAIL_TIMEOUT=1,
+    )
     visitor = down.test_client()
     for account in ("alice", "nobody"):
         response = ask_for_reset(visitor, account)
@@ -108,15 +116,13 @@ def test_without_a_sender_address_nothing_is_sent_and_healthz_says_so(make_app):
 def test_a_full_queue_drops_the_message_and_says_so(make_app, caplog):
     app = make_app(MAIL_QUEUE_SIZE=1)
     sender = app.extensions["mail_sender"]
-    blocker_started, release = __import__("threading").Event(), __import__("threading").Event()
+    blocker_started, release = threading.Event(), threading.Event()
 
     def blocker():
         blocker_started.set()
         release.wait(5)
 
     with app.test_request_context():
-        from app import mail
-
         mail.send_later(blocker)
         blocker_started.wait(5)
         mail.send_later(blocker)  # waits in the queue
@@ -131,8 +137,6 @@ def test_a_job_that_fails_is_logged_and_the_sender_goes_on(app, client, mailbox,
         raise RuntimeError("boom")
 
     with app.test_request_context():
-        from app import mail
-
         mail.send_later(broken)
     sign_up(client)
     assert mailbox.last("alice@example.org")
@@ -149,7 +153,7 @@ def test_the_privacy_page_names_the_address_the_links_and_the_alerts(app, client
 def test_the_export_has_the_address_and_pending_links_but_no_secret(app, client, mailbox):
     sign_up_and_confirm(client, mailbox)
     ask_for_reset(app.test_client())
-    mailbox.messages
+    mailbox.wait()
     export = client.get("/account/export").get_json()
     assert export["email"]["address"] == "alice@example.org"
     assert [row["purpose"] for row in export["email"]["pending_links"]] == ["reset_password"]
@@ -160,7 +164,7 @@ def test_the_export_has_the_address_and_pending_links_but_no_secret(app, client,
 
 def test_retention_deletes_expired_links(app, client, mailbox, clock):
     sign_up(client)
-    mailbox.messages
+    mailbox.wait()
     clock.advance(hours=25)
     result = app.test_cli_runner().invoke(args=["retention", "purge"])
     assert "1 expired email link(s)" in result.output
@@ -171,9 +175,12 @@ def test_retention_deletes_expired_links(app, client, mailbox, clock):
 def test_account_deletion_removes_the_address_and_every_link(app, client, mailbox):
     sign_up_and_confirm(client, mailbox)
     ask_for_reset(app.test_client())
-    mailbox.messages
+    mailbox.wait()
     csrf = csrf_token_from(client.get("/account/delete"))
-    assert client.post("/account/delete", data={"password": "correct horse battery", "csrf_token": csrf}).status_code == 303
+    assert (
+        client.post("/account/delete", data={"password": "correct horse battery", "csrf_token": csrf}).status_code
+        == 303
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(EmailToken)) == 0
         assert db.session.scalar(select(func.count()).select_from(EmailAddress)) == 0

@@ -21,7 +21,9 @@ def stranger(app, address="198.51.100.7"):
 
 
 def alerts(mailbox):
-    return [message for message in mailbox.to("alice@example.org") if message.subject == "A new sign-in to your account"]
+    return [
+        message for message in mailbox.to("alice@example.org") if message.subject == "A new sign-in to your account"
+    ]
 
 
 def test_a_sign_in_from_a_new_browser_sends_when_browser_and_address(app, alice, mailbox):

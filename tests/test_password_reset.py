@@ -119,7 +119,9 @@ def test_requests_per_client_address_are_limited(make_app):
     statuses = []
     for _ in range(4):
         form = visitor.get("/auth/forgot")
-        statuses.append(visitor.post("/auth/forgot", data={"account": "x", "csrf_token": csrf_token_from(form)}).status_code)
+        statuses.append(
+            visitor.post("/auth/forgot", data={"account": "x", "csrf_token": csrf_token_from(form)}).status_code
+        )
     assert statuses == [200, 200, 200, 429]
 
 

@@ -41,8 +41,5 @@ class LinkForm(FlaskForm):
 
 
 class EmailAddressForm(FlaskForm):
-    address = StringField(
-        _l("New email address"), filters=[_strip], validators=[DataRequired(), valid_address]
-    )
+    address = StringField(_l("New email address"), filters=[_strip], validators=[DataRequired(), valid_address])
     password = current_password_field()
-

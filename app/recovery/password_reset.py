@@ -41,9 +41,7 @@ def send_link(account, language):
     if user is None or not throttle.allow("PASSWORD_RESET_ACCOUNT_RATE_LIMIT", "password-reset", user.public_id):
         return
     lifetime = current_app.config["PASSWORD_RESET_LIFETIME"]
-    token = tokens.issue(
-        user.id, tokens.RESET_PASSWORD, address, lifetime, password_version=user.password_version
-    )
+    token = tokens.issue(user.id, tokens.RESET_PASSWORD, address, lifetime, password_version=user.password_version)
     link = external_url("recovery.reset_password", token=token)
     minutes = int(lifetime.total_seconds() // 60)
     deliver(address, "password_reset", language, username=user.username, link=link, minutes=minutes)

@@ -14,9 +14,13 @@ class Mailbox:
     def __init__(self, app):
         self.app = app
 
+    def wait(self):
+        """Until the sender has run every job queued so far."""
+        self.app.extensions["mail_sender"].wait_until_idle()
+
     @property
     def messages(self):
-        self.app.extensions["mail_sender"].wait_until_idle()
+        self.wait()
         return list(getattr(self.app.extensions["mailman"], "outbox", []))
 
     def to(self, address):
@@ -55,7 +59,9 @@ def press(client, path, **fields):
     page = client.get(path)
     assert page.status_code == 200, page.status_code
     html = page.get_data(as_text=True)
-    data = dict(re.findall(r'<input id="(?:csrf_token|token)" name="(csrf_token|token)" type="hidden" value="([^"]*)"', html))
+    data = dict(
+        re.findall(r'<input id="(?:csrf_token|token)" name="(csrf_token|token)" type="hidden" value="([^"]*)"', html)
+    )
     data.update(fields)
     action = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
     return client.post(action, data=data)
