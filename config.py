@@ -438,6 +438,8 @@ def _mail_problems(config):
         problems.append("PUBLIC_BASE_URL is not https: links in emails would use plain HTTP")
     if not config.get("MAIL_DEFAULT_SENDER"):
         problems.append("MAIL_DEFAULT_SENDER is not set: no email can be sent")
+    if config.get("MAIL_BACKEND") == "app.mail.outbox":
+        problems.append("emails are written to instance/outbox/ (live links on disk), not sent")
     encrypted = config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL")
     if config.get("MAIL_BACKEND") == "smtp" and not encrypted and not _is_loopback(str(config.get("MAIL_SERVER"))):
         problems.append("the mail server is reached without TLS over the network")
