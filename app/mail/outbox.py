@@ -22,5 +22,7 @@ class EmailBackend(BaseEmailBackend):
         for number, message in enumerate(messages):
             path = outbox / f"{clock.utcnow():%Y%m%d-%H%M%S-%f}-{number}.eml"
             path.write_bytes(message.message().as_bytes())
-            logger.info("mail to %s, %r: %s\n  link: %s", ", ".join(message.to), message.subject, path, message.link)
+            logger.info("mail to %s, %r: %s", ", ".join(message.to), message.subject, path)
+            if message.link:
+                logger.info("  link: %s", message.link)
         return len(messages)
