@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
-	APP_ENV=development $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
+	APP_ENV=development FLASK_PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest

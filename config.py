@@ -151,6 +151,32 @@ class BaseConfig:
     # submitted to the browsers' preload list.
     STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
+    # Email (app/mail/, app/recovery/). Every link in a message is built from
+    # PUBLIC_BASE_URL, never from the request's Host header, which a client writes:
+    # a forged Host cannot send a password-reset link to another site.
+    PUBLIC_BASE_URL = None  # FLASK_PUBLIC_BASE_URL, e.g. "https://example.org"
+    MAIL_BACKEND = "smtp"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS; MAIL_USE_SSL=True for implicit TLS on port 465
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None  # FLASK_MAIL_PASSWORD or MAIL_PASSWORD_FILE
+    MAIL_DEFAULT_SENDER = None  # e.g. "Example <no-reply@example.org>"; nothing is sent without it
+    # A mail server that hangs holds up the sender thread, never a request.
+    MAIL_TIMEOUT = 10
+    # Messages waiting in one process; past it new ones are dropped and logged.
+    MAIL_QUEUE_SIZE = 1000
+    EMAIL_CONFIRMATION_LIFETIME = timedelta(hours=24)
+    PASSWORD_RESET_LIFETIME = timedelta(minutes=30)
+    # How long the previous address can undo a change of address.
+    ADDRESS_CHANGE_UNDO_LIFETIME = timedelta(days=7)
+    # Reset requests per client IP (IPv6: per /64), and reset messages per account.
+    PASSWORD_RESET_RATE_LIMIT = "5/15 minutes;20/day"  # noqa: S105 - a limit, not a password
+    PASSWORD_RESET_ACCOUNT_RATE_LIMIT = "3/hour;10/day"  # noqa: S105 - a limit, not a password
+    ADDRESS_CHANGE_RATE_LIMIT = "5/hour;20/day"  # confirmation messages per account (to new addresses)
+    EMAIL_LINK_RATE_LIMIT = "20/minute;100/hour"  # dead or unknown email links per client IP
+
 
 class DevelopmentConfig(BaseConfig):
     """For ``make run`` on a laptop: no services needed, plain HTTP on 127.0.0.1."""
@@ -174,6 +200,11 @@ class DevelopmentConfig(BaseConfig):
     # Working through the tutorial means creating many accounts from 127.0.0.1 within
     # the hour; production's 10 an hour would lock the learner out of their own copy.
     REGISTER_RATE_LIMIT = "100/hour"
+    # No mail server needed: each message is a file in instance/outbox/ and its link is
+    # printed (app/mail/outbox.py). `make run` sets PUBLIC_BASE_URL to its own port.
+    MAIL_BACKEND = "app.mail.outbox"
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    MAIL_DEFAULT_SENDER = "Flask Secure Sessions <no-reply@localhost>"
 
 
 class TestingConfig(BaseConfig):
@@ -186,6 +217,10 @@ class TestingConfig(BaseConfig):
     PASSWORD_HASH_MEMORY_COST = 8 * 1024
     PASSWORD_HASH_PARALLELISM = 1
     EMBEDDED_STORE_ALLOWED = True
+    # Messages are kept in a list in memory; tests that need SMTP start a real server.
+    MAIL_BACKEND = "locmem"
+    PUBLIC_BASE_URL = "https://sessions.example"
+    MAIL_DEFAULT_SENDER = "Flask Secure Sessions <no-reply@sessions.example>"
 
 
 class ProductionConfig(BaseConfig):
@@ -214,6 +249,9 @@ DURATION_SETTINGS = (
     "LANGUAGE_COOKIE_DURATION",
     "SESSION_METADATA_RETENTION",
     "SECURITY_EVENT_RETENTION",
+    "EMAIL_CONFIRMATION_LIFETIME",
+    "PASSWORD_RESET_LIFETIME",
+    "ADDRESS_CHANGE_UNDO_LIFETIME",
 )
 
 
@@ -255,6 +293,8 @@ def load_config(app, overrides=None):
     if not config["SECRET_KEY"] and env_name == "development":
         config["SECRET_KEY"] = _development_secret_key(app)
 
+    _check_public_base_url(config["PUBLIC_BASE_URL"])
+
     if env_name == "production":
         problems = fatal_problems(config)
         if problems:
@@ -279,6 +319,7 @@ SECRET_FILES = {
     "FLASK_SECRET_KEY_FALLBACKS_FILE": ("SECRET_KEY_FALLBACKS",),
     "REDIS_PASSWORD_FILE": ("REDIS_URL", "RATE_LIMIT_REDIS_URL"),
     "DATABASE_PASSWORD_FILE": ("SQLALCHEMY_DATABASE_URI",),
+    "MAIL_PASSWORD_FILE": ("MAIL_PASSWORD",),
 }
 
 
@@ -303,8 +344,8 @@ def _load_secret_files(config):
             config["SECRET_KEY_FALLBACKS"] = [key for key in keys if key]
             continue
         secret = _read_secret_file(variable, path)
-        if settings == ("SECRET_KEY",):
-            config["SECRET_KEY"] = secret
+        if settings in (("SECRET_KEY",), ("MAIL_PASSWORD",)):
+            config[settings[0]] = secret
             continue
         urls = [setting for setting in settings if config.get(setting)]
         if not urls:
@@ -334,6 +375,15 @@ def _url_with_password(url, password, url_variable, variable):
         raise InsecureConfigError(f"{url_variable} holds a password already; set it there or in {variable}, not both")
     netloc = f"{username}:{quote(password, safe='')}@{hosts}"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _check_public_base_url(url):
+    """Refuse a base URL that links could not be built from, or that carries more than a site."""
+    if url is None:
+        return
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise InsecureConfigError(f"PUBLIC_BASE_URL={url!r} is not an http(s) address like https://example.org")
 
 
 def fatal_problems(config):
@@ -373,11 +423,29 @@ def insecure_settings(config):
         problems.append("STRICT_TRANSPORT_SECURITY is off: browsers may try plain HTTP")
     if not config.get("TRUSTED_HOSTS"):
         problems.append("TRUSTED_HOSTS is not set: any Host header is accepted")
+    problems.extend(_mail_problems(config))
     if str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://"):
         problems.append("rate-limit counters are in memory: each process counts on its own")
     problems.extend(_redis_transport_problems(config.get("REDIS_URL")))
     if config.get("RATE_LIMIT_REDIS_URL"):
         problems.extend(_redis_transport_problems(config["RATE_LIMIT_REDIS_URL"]))
+    return problems
+
+
+def _mail_problems(config):
+    base_url = config.get("PUBLIC_BASE_URL")
+    if not base_url:
+        return ["PUBLIC_BASE_URL is not set: no email with a link can be sent"]
+    problems = []
+    if not str(base_url).startswith("https://"):
+        problems.append("PUBLIC_BASE_URL is not https: links in emails would use plain HTTP")
+    if not config.get("MAIL_DEFAULT_SENDER"):
+        problems.append("MAIL_DEFAULT_SENDER is not set: no email can be sent")
+    if config.get("MAIL_BACKEND") == "app.mail.outbox":
+        problems.append("emails are written to instance/outbox/ (live links on disk), not sent")
+    encrypted = config.get("MAIL_USE_TLS") or config.get("MAIL_USE_SSL")
+    if config.get("MAIL_BACKEND") == "smtp" and not encrypted and not _is_loopback(str(config.get("MAIL_SERVER"))):
+        problems.append("the mail server is reached without TLS over the network")
     return problems
 
 

@@ -15,6 +15,7 @@ from . import (
     http_input,
     i18n,
     key_rotation,
+    mail,
     passwords,
     rate_limits,
     security_headers,
@@ -27,6 +28,7 @@ from .auth.views import bp as auth_bp
 from .dashboard.views import bp as dashboard_bp
 from .extensions import csrf, db, login_manager, migrate
 from .main.views import bp as main_bp
+from .recovery.views import bp as recovery_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,6 +91,7 @@ def register_extensions(app):
     csrf.init_app(app)
     passwords.init_app(app)
     rate_limits.init_app(app)
+    mail.init_app(app)
 
     i18n.init_app(app)
     login_manager.init_app(app)
@@ -97,5 +100,5 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    for blueprint in (main_bp, auth_bp, dashboard_bp, account_bp):
+    for blueprint in (main_bp, auth_bp, dashboard_bp, account_bp, recovery_bp):
         app.register_blueprint(blueprint)

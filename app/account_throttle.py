@@ -79,6 +79,11 @@ def remember_device(response, user, password_version=None):
     )
 
 
+def is_known_device(user):
+    """True if this browser carries a device cookie made for ``user`` and its current password."""
+    return _known_device(user) is not None
+
+
 def _take(limits, namespace, key):
     """One hit in every window of ``limits`` for ``key``, or 429 with the time to wait."""
     if not _limits_enabled():

@@ -31,6 +31,11 @@ EVENTS_THAT_MATTER = (
     "password_changed",
     "reauthenticated",
     "data_exported",
+    # Account email (app/recovery/): what someone taking the account over would hide.
+    "email_changed",
+    "email_change_undone",
+    "password_reset",
+    "sign_in_reported",
 )
 
 

@@ -7,6 +7,7 @@ help someone who steals the file, and say nothing the owner does not know.
 from flask import session
 from sqlalchemy import select
 
+from . import recovery
 from .extensions import db
 from .models import SecurityEvent, SignIn
 
@@ -22,6 +23,7 @@ def for_user(user, current_sign_in_id):
             "created_at": _time(user.created_at),
             "password": "stored only as an argon2id hash, which is not exported",
         },
+        "email": recovery.export(user),
         "sign_ins": [
             {
                 "id": record.public_id,

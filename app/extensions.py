@@ -6,6 +6,7 @@ is free of side effects and every test can build its own app.
 
 from flask_babel import gettext
 from flask_limiter import Limiter
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
@@ -44,3 +45,6 @@ login_manager.session_protection = None
 # request.remote_addr, which only a configured ProxyFix may rewrite: a spoofed
 # X-Forwarded-For header cannot dodge a limit.
 limiter = Limiter(key_func=client_network)
+# Flask-Mailman, configured by MAIL_*: SMTP in production. Messages are sent by the
+# background sender of app/mail/, never inside a request.
+mail = Mail()

@@ -12,10 +12,14 @@ health check said "ok". Now each dependency has a state:
   Flask-Limiter still counts per process until its next probe, which a request
   makes 1, 2, 4 ... 32 s after the one before), ``embedded`` (memory, the
   development setup) or ``disabled`` (RATELIMIT_ENABLED=False);
-- ``database``: ``ok`` or ``unreachable``.
+- ``database``: ``ok`` or ``unreachable``;
+- ``mail``: how the last message went, since mail is sent off the request path
+  (app/mail/): ``ok`` (or none sent yet), ``unreachable`` (the mail server refused
+  or did not answer), ``unconfigured`` (no sender address or base URL), or
+  ``outbox`` (files in instance/outbox/, the development setup).
 
 ``check()`` probes all three, for ``/healthz``: ``{"status": "ok" or "degraded",
-"redis": ..., "rate_limits": ..., "database": ...}``, degraded (and a 503) as soon
+"redis": ..., "rate_limits": ..., "database": ..., "mail": ...}``, degraded (and a 503) as soon
 as one state is not in ``HEALTHY``.
 
 Each process remembers the last state it saw of each dependency and logs a WARNING
@@ -36,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, limiter
 
-HEALTHY = {"ok", "embedded", "disabled"}
+HEALTHY = {"ok", "embedded", "disabled", "outbox"}
 
 
 def init_app(app):
@@ -80,8 +84,13 @@ class Health:
 
 def check():
     """Probe every dependency: ``({"status": ..., name: state, ...}, healthy)``."""
-    states = {"redis": _session_store(), "rate_limits": _rate_limits(), "database": _database()}
     health = current_app.extensions["health"]
+    states = {
+        "redis": _session_store(),
+        "rate_limits": _rate_limits(),
+        "database": _database(),
+        "mail": _mail(health),
+    }
     for name, state in states.items():
         health.observe(name, state)
     healthy = all(state in HEALTHY for state in states.values())
@@ -119,6 +128,13 @@ def _database():
         db.session.rollback()
         return "unreachable"
     return "ok"
+
+
+def _mail(health):
+    if current_app.config["MAIL_BACKEND"] == "app.mail.outbox":
+        return "outbox"
+    # Probing the mail server here would open an SMTP connection per health check.
+    return health.states.get("mail", "ok")
 
 
 def _counting_in_fallback():

@@ -5,8 +5,10 @@ cookie and goes back to the page. Times are shown in UTC, in ISO 8601, whatever
 the language (see templates/_macros.html).
 """
 
+from contextlib import contextmanager
+
 from flask import current_app, g, request
-from flask_babel import Babel, get_locale, get_translations
+from flask_babel import Babel, force_locale, get_locale, get_translations
 
 from . import cookies
 from .language_negotiation import language_for
@@ -47,3 +49,25 @@ def select_language():
 def remember_language(response, code):
     config = current_app.config
     cookies.set_cookie(response, config["LANGUAGE_COOKIE_NAME"], code, config["LANGUAGE_COOKIE_DURATION"])
+
+
+@contextmanager
+def in_language(code):
+    """Translate into ``code`` inside the block: Python strings and templates alike.
+
+    For text not meant for this request's visitor (an email, in the language its
+    reader used on the site). The per-request catalogue cache is set aside meanwhile.
+    """
+    cached = g.pop("translations", None)
+    try:
+        with force_locale(code if code in LANGUAGES else next(iter(LANGUAGES))):
+            yield
+    finally:
+        g.pop("translations", None)
+        if cached is not None:
+            g.translations = cached
+
+
+def current_language():
+    """The language this request is answered in, as a code of ``LANGUAGES``."""
+    return str(get_locale())

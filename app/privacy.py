@@ -109,6 +109,32 @@ def stored_data():
             "where": _l("SQL database, and the server log"),
             "how_long": _duration(config["SECURITY_EVENT_RETENTION"]),
         },
+        {
+            "what": _l("Email address"),
+            "fields": _l("the address you confirmed, and when"),
+            "where": _l("SQL database"),
+            "how_long": _l("Until you change it or delete the account"),
+        },
+        {
+            "what": _l("Links in emails"),
+            "fields": _l("a hash of the link's secret, what it does, the address it was sent to, its expiry"),
+            "where": _l("SQL database"),
+            "how_long": _l(
+                "Deleted when used; otherwise when it expires (%(reset)s for a password reset, %(confirm)s to "
+                "confirm an address, %(undo)s to undo a change of address)",
+                reset=_duration(config["PASSWORD_RESET_LIFETIME"]),
+                confirm=_duration(config["EMAIL_CONFIRMATION_LIFETIME"]),
+                undo=_duration(config["ADDRESS_CHANGE_UNDO_LIFETIME"]),
+            ),
+        },
+        {
+            "what": _l("Emails sent"),
+            "fields": _l(
+                "No copy is kept. An alert about a sign-in from a new browser is recorded as a security event."
+            ),
+            "where": _l("SQL database, and the server log"),
+            "how_long": _duration(config["SECURITY_EVENT_RETENTION"]),
+        },
     ]
 
 

@@ -1,15 +1,15 @@
 """Deleting personal data once it has served its purpose.
 
 Sign-ins are deleted when they end; what may linger is metadata of long-lived
-(remember-me) sign-ins and the security events of each account. ``purge`` removes
-both past their retention periods and is meant for a daily scheduled job
+(remember-me) sign-ins, the security events of each account, and emailed links
+nobody followed. ``purge`` removes them past their retention periods or expiry and is meant for a daily scheduled job
 (``flask retention purge``).
 """
 
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from . import clock, sign_ins
+from . import clock, recovery, sign_ins
 from .extensions import db
 from .models import SecurityEvent, SignIn
 
@@ -32,5 +32,11 @@ def purge():
     events = db.session.execute(
         delete(SecurityEvent).where(SecurityEvent.created_at < now - config["SECURITY_EVENT_RETENTION"])
     ).rowcount
+    email_links = recovery.purge_expired()
     db.session.commit()
-    return {"ended_sign_ins": len(timed_out), "anonymised_sign_ins": anonymised, "deleted_events": events}
+    return {
+        "ended_sign_ins": len(timed_out),
+        "anonymised_sign_ins": anonymised,
+        "deleted_events": events,
+        "deleted_email_links": email_links,
+    }

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import User
 from app.passwords import hash_password
 from app.tokens import sha256_hex
+from tests.support.mail import Mailbox
 from tests.support.tools import require
 
 TEST_SECRET_KEY = "k3Yf0rTh3T3stSu1te-8d1c6b0e2f9a4c7d5e3b1a0f"
@@ -243,3 +244,8 @@ def signed_in(auth):
     auth.create_user()
     auth.login()
     return auth
+
+
+@pytest.fixture
+def mailbox(app):
+    return Mailbox(app)

@@ -194,6 +194,27 @@ def test_secrets_can_come_from_files(clean_env, tmp_path):
     )
 
 
+def test_the_mail_password_can_come_from_a_file(clean_env, tmp_path):
+    clean_env.setenv("FLASK_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("REDIS_URL", "redis://redis:6379/0")
+    clean_env.setenv("MAIL_PASSWORD_FILE", secret_file(tmp_path, "mail", "p@ss w/rd"))
+    app = create_app(instance_path=tmp_path)
+    assert app.config["MAIL_PASSWORD"] == "p@ss w/rd"
+    assert app.extensions["mailman"].password == "p@ss w/rd"
+    assert "MAIL_PASSWORD_FILE" not in app.config
+
+
+@pytest.mark.parametrize(
+    "url", ["example.org", "ftp://example.org", "https://", "https://example.org/?next=x", "https://example.org/#top"]
+)
+def test_a_public_base_url_links_cannot_be_built_from_is_refused(clean_env, tmp_path, url):
+    clean_env.setenv("FLASK_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("REDIS_URL", "redis://redis:6379/0")
+    clean_env.setenv("FLASK_PUBLIC_BASE_URL", url)
+    with pytest.raises(InsecureConfigError, match="PUBLIC_BASE_URL"):
+        create_app(instance_path=tmp_path)
+
+
 def test_old_keys_can_come_from_a_file_one_per_line(clean_env, tmp_path):
     clean_env.setenv("FLASK_SECRET_KEY", STRONG_KEY)
     clean_env.setenv("REDIS_URL", "redis://redis:6379/0")

@@ -62,7 +62,16 @@ def secrets_dir(tmp_path):
 
 
 def test_compose_has_the_expected_services(compose):
-    assert set(compose["services"]) == {"make-secrets", "proxy", "migrate", "web", "redis", "redis-limits", "db"}
+    assert set(compose["services"]) == {
+        "make-secrets",
+        "proxy",
+        "migrate",
+        "web",
+        "redis",
+        "redis-limits",
+        "db",
+        "mail",
+    }
 
 
 def test_compose_needs_nothing_filled_in_and_holds_no_secret():
@@ -132,6 +141,15 @@ def test_web_environment_builds_a_production_app_from_the_generated_secrets(
     )
     assert app.config["TRUSTED_PROXIES"] == 1
     assert app.config["TRUSTED_HOSTS"] == ["localhost"]
+    # Links in emails name the site the proxy serves; messages go to the mail catcher.
+    assert app.config["PUBLIC_BASE_URL"] == "https://localhost"
+    assert (app.config["MAIL_SERVER"], app.config["MAIL_PORT"], app.config["MAIL_USE_TLS"]) == ("mail", 1025, False)
+
+
+def test_the_mail_catcher_shows_its_inbox_on_this_machine_only(compose):
+    mail = compose["services"]["mail"]
+    # The web inbox on loopback; its SMTP port is reachable from the compose network alone.
+    assert mail["ports"] == ["127.0.0.1:8025:8025"]
 
 
 def test_rotating_the_key_keeps_the_old_one_accepted_until_dropped(compose, monkeypatch, tmp_path, secrets_dir):

@@ -15,7 +15,7 @@ from tests.conftest import AuthActions
 from tests.support.processes import RedisServer, wait_until
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
-ALL_OK = {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"}
+ALL_OK = {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"}
 # Flask-Limiter probes a dead storage 1, 2, 4 ... 32 s after the previous probe.
 LIMITER_RECOVERY_DEADLINE = 70
 

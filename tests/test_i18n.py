@@ -10,7 +10,7 @@ from tests.conftest import AuthActions
 
 CATALOGUE = Path(__file__).parent.parent / "app" / "translations" / "de" / "LC_MESSAGES" / "messages.po"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
-ANONYMOUS_PAGES = ["/auth/login", "/auth/register"]
+ANONYMOUS_PAGES = ["/auth/login", "/auth/register", "/auth/forgot"]
 PAGES = [
     "/",
     "/privacy",
@@ -21,6 +21,7 @@ PAGES = [
     "/account/delete",
     "/no-such-page",
     "/auth/reauth",
+    "/account/email",
 ]
 
 

@@ -16,6 +16,11 @@ SAFE = {
     "STRICT_TRANSPORT_SECURITY": "max-age=63072000",
     "TRUSTED_HOSTS": ["example.org"],
     "RATELIMIT_STORAGE_URI": "rediss://:pw@redis.internal:6380/0",
+    "PUBLIC_BASE_URL": "https://example.org",
+    "MAIL_DEFAULT_SENDER": "Example <no-reply@example.org>",
+    "MAIL_BACKEND": "smtp",
+    "MAIL_SERVER": "smtp.example.org",
+    "MAIL_USE_TLS": True,
 }
 
 
@@ -37,6 +42,11 @@ def test_a_safe_config_has_no_findings():
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "in memory"),
         ({"REDIS_URL": "redis://redis.internal:6379/0"}, "no password"),
         ({"REDIS_URL": "redis://:pw@10.0.0.5:6379/0"}, "without TLS"),
+        ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL is not set"),
+        ({"PUBLIC_BASE_URL": "http://example.org"}, "PUBLIC_BASE_URL is not https"),
+        ({"MAIL_DEFAULT_SENDER": None}, "MAIL_DEFAULT_SENDER is not set"),
+        ({"MAIL_USE_TLS": False}, "mail server is reached without TLS"),
+        ({"MAIL_BACKEND": "app.mail.outbox"}, "written to instance/outbox/"),
     ],
 )
 def test_each_insecure_setting_is_named(change, finding):
@@ -49,6 +59,11 @@ def test_each_insecure_setting_is_named(change, finding):
 )
 def test_redis_on_this_machine_needs_neither_password_nor_tls(url):
     assert insecure_settings({**SAFE, "REDIS_URL": url}) == []
+
+
+def test_a_mail_server_on_this_machine_or_ssl_needs_no_starttls():
+    assert insecure_settings({**SAFE, "MAIL_USE_TLS": False, "MAIL_SERVER": "127.0.0.1"}) == []
+    assert insecure_settings({**SAFE, "MAIL_USE_TLS": False, "MAIL_USE_SSL": True}) == []
 
 
 def test_the_command_fails_on_the_development_config(make_app):

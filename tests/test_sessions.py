@@ -254,6 +254,7 @@ def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
         "redis": "unreachable",
         "rate_limits": "unreachable",
         "database": "ok",
+        "mail": "ok",
     }
 
 
@@ -272,5 +273,5 @@ def test_redis_down_visitors_still_see_the_forms_and_signing_in_is_a_503(make_ap
 def test_healthz_reports_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"}
     assert not response.headers.getlist("Set-Cookie")

@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 
-from .. import account_throttle, activity_log, data_export, passwords, rate_limits, security_log, sign_ins
+from .. import account_throttle, activity_log, data_export, passwords, rate_limits, recovery, security_log, sign_ins
 from ..extensions import db
 from ..models import SecurityEvent, SignIn, User
 from ..sudo import own_password_confirmed, reauth_required
@@ -33,6 +33,7 @@ EVENT_LABELS = {
     "rate_limited": _l("Too many attempts, slowed down"),
     "data_exported": _l("Downloaded your data"),
     "sign_in_ended_over_limit": _l("Oldest session ended: too many sessions at once"),
+    **recovery.EVENT_LABELS,
 }
 
 
@@ -136,6 +137,7 @@ def delete_account():
     # Statements, not ORM deletes: a second click that deleted the account a moment
     # ago leaves nothing to delete, which is no error.
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
+    recovery.forget_account(user.id)
     db.session.execute(delete(User).where(User.id == user.id))
     db.session.commit()
     security_log.record("account_deleted", deleted_user_id=user.id)

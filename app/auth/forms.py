@@ -6,10 +6,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
 from ..models import User
 from ..password_policy import NotCommonOrPersonal
+from ..recovery.addresses import valid_address
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 USERNAME_MIN, USERNAME_MAX = 3, 32
@@ -66,6 +67,8 @@ class RegisterForm(FlaskForm):
     )
     password = new_password_field(_l("Password"), username=lambda form: form.username.data)
     confirm = confirm_field("password")
+    # Optional: without a confirmed address there is no password reset by email.
+    email = StringField(_l("Email address (optional)"), filters=[_strip], validators=[Optional(), valid_address])
 
     def validate_username(self, field):
         # WTForms runs this even when the format check failed; only look up valid names

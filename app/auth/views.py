@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import account_throttle, passwords, rate_limits, security_log, sessions, sign_ins, sudo
+from .. import account_throttle, passwords, rate_limits, recovery, security_log, sessions, sign_ins, sudo
 from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
@@ -40,6 +40,7 @@ def register():
         security_log.record("user_registered", user_id=user.id)
         sign_ins.sign_in(user)
         flash(_("Welcome! Your account is ready."), "success")
+        recovery.after_sign_up(user, form.email.data)
         response = redirect(url_for("dashboard.index"), 303)
         # The browser that made the account is a known device of it from the start.
         account_throttle.remember_device(response, user)
@@ -73,6 +74,7 @@ def login():
     account_throttle.take_successful_sign_in(user)
     record = sign_ins.sign_in(user, remember=form.remember.data, password_version=password_version)
     security_log.record("login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember)
+    recovery.after_sign_in(user, record)
     response = redirect(next_path or url_for("dashboard.index"), 303)
     # The device cookie names the password this sign-in was checked with, like the sign-in.
     account_throttle.remember_device(response, user, password_version=record.password_version)

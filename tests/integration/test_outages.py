@@ -63,6 +63,7 @@ def test_a_redis_outage_answers_503_quickly_and_recovers_without_a_restart(deplo
         "redis": "unreachable",
         "rate_limits": "unreachable",
         "database": "ok",
+        "mail": "ok",
     }
 
     deployment.redis(port=store.port)
@@ -87,7 +88,13 @@ def test_a_rate_limit_redis_outage_is_reported_logged_once_and_limits_still_hold
     counters.stop()
 
     health_check = assert_quick(visitor, app, "/healthz", 503)
-    assert health_check.json() == {"status": "degraded", "redis": "ok", "rate_limits": "unreachable", "database": "ok"}
+    assert health_check.json() == {
+        "status": "degraded",
+        "redis": "ok",
+        "rate_limits": "unreachable",
+        "database": "ok",
+        "mail": "ok",
+    }
     guess = {"username": username, "password": "a guess"}
     answers = [guesser.submit(app, "/auth/login", guess).status_code for _ in range(6)]
     # One worker here: its own count stops the sixth guess in a minute, as Redis would.
@@ -98,7 +105,10 @@ def test_a_rate_limit_redis_outage_is_reported_logged_once_and_limits_still_hold
 
     # Each request lets Flask-Limiter probe its Redis again, 1, 2, 4 ... s apart.
     wait_until(lambda: health(visitor, app)[0] == 200, timeout=RECOVERY_DEADLINE, what="the limiter to use Redis again")
-    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"})
+    assert health(visitor, app) == (
+        200,
+        {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"},
+    )
     log = app.log()
     # One line each way for the whole outage, and none for the services that stayed up.
     assert log.count("degraded:") == log.count("rate_limits degraded: unreachable") == 1
@@ -201,6 +211,7 @@ def test_an_unreachable_database_answers_503_and_the_landing_page_still_works(de
         "redis": "ok",
         "rate_limits": "ok",
         "database": "unreachable",
+        "mail": "ok",
     }
     # The forms render (they need only the session); submitting them needs the database.
     credentials = {"username": "alice", "password": PASSWORD}
@@ -319,6 +330,7 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
         "redis": "ok",
         "rate_limits": "ok",
         "database": "unreachable",
+        "mail": "ok",
     }
     credentials = {"username": username, "password": PASSWORD}
     sign_in, seconds = timed(lambda: visitor.submit(app, "/auth/login", credentials))
@@ -333,7 +345,10 @@ def test_a_database_outage_answers_503_and_recovers_without_a_restart(deployment
         timeout=RECOVERY_DEADLINE,
         what="the app to reach PostgreSQL again",
     )
-    assert health(visitor, app) == (200, {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"})
+    assert health(visitor, app) == (
+        200,
+        {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"},
+    )
     visitor.login(app, username)
     assert is_signed_in(visitor.get(app, "/dashboard"))
     assert user.server_errors() == visitor.server_errors() == []

@@ -1,0 +1,78 @@
+"""The new-device alert, and "This wasn't me".
+
+A sign-in from a browser that is not a known device of the account (no device cookie
+made for it and its current password: app/account_throttle.py) sends the account's
+confirmed address a message: when, which browser, from which address, with a
+"This wasn't me" link. The link only shows what it will do (GET); confirming it (POST,
+CSRF) ends that sign-in and offers a password reset. It works once, and dies with the
+sign-in it names (by its random public id: an integer id could name a later sign-in),
+at the latest when that sign-in would have expired.
+"""
+
+from sqlalchemy import select
+
+from .. import account_throttle, clock, i18n, mail, security_log, sign_ins
+from ..extensions import db
+from ..mail.links import external_url
+from ..mail.messages import deliver
+from ..models import SignIn
+from . import tokens
+from .models import EmailAddress
+
+
+def alert_unless_known(user, record):
+    """After a sign-in: queue the alert if this browser is not a known device of ``user``."""
+    if not account_throttle.is_known_device(user):
+        mail.send_later(send_alert, user.id, record.public_id, i18n.current_language())
+
+
+def send_alert(user_id, sign_in_public_id, language):
+    """Sender job: the alert, if the account has an address and the sign-in is still live."""
+    entry = EmailAddress.of(user_id)
+    record = _sign_in(user_id, sign_in_public_id)
+    if entry is None or record is None:
+        return
+    token = tokens.issue(
+        user_id,
+        tokens.NOT_ME,
+        entry.address,
+        record.expires_at - clock.utcnow(),
+        sign_in_public_id=record.public_id,
+    )
+    link = external_url("recovery.not_me", token=token)
+    deliver(
+        entry.address,
+        "new_device",
+        language,
+        username=record.user.username,
+        when=record.created_at,
+        browser=record.client,
+        ip_address=record.ip_address,
+        link=link,
+    )
+    security_log.record("new_device_alert_sent", user_id=user_id, sign_in=record.id)
+
+
+def pending_report(token):
+    """The sign-in a live "This wasn't me" link names, or ``None``."""
+    row = tokens.peek(token, tokens.NOT_ME)
+    return row and _sign_in(row.user_id, row.sign_in_public_id)
+
+
+def report(token):
+    """End the sign-in the link names: the account's address (for the reset offer), or ``None``."""
+    row = tokens.consume(token, tokens.NOT_ME)
+    record = row and _sign_in(row.user_id, row.sign_in_public_id)
+    if record is None:
+        db.session.commit()
+        return None
+    sign_ins.end([record])
+    security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id)
+    return row.address
+
+
+def _sign_in(user_id, public_id):
+    record = db.session.scalar(select(SignIn).where(SignIn.public_id == public_id, SignIn.user_id == user_id))
+    if record is None or sign_ins.has_timed_out(record, clock.utcnow()) or sign_ins.predates_password_change(record):
+        return None
+    return record
