@@ -267,9 +267,13 @@ def load_user(token):
     From the session's own copy of the sign-in when it has one (every signed-in
     request); from the database when a remember cookie brings the token.
     """
-    state = SignInState.from_session(session) if session.stored else None
-    if state is None or state.token_hash != sha256_hex(token):
+    if not session.stored:
         return _restore(token)
+    state = SignInState.from_session(session)
+    if state is None or state.token_hash != sha256_hex(token):
+        # Not a session this app wrote: drop it (a remember cookie may still restore).
+        sessions.end_stored_session()
+        return None
     now = clock.utcnow()
     if has_timed_out(state, now):
         end([state])

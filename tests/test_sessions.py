@@ -275,3 +275,25 @@ def test_healthz_reports_ok(client):
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"}
     assert not response.headers.getlist("Set-Cookie")
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda data: data.update(_sign_in={"id": "not a sign-in"}),
+        lambda data: data.update(_user_id="a token this sign-in never had"),
+    ],
+    ids=["malformed state", "token of another sign-in"],
+)
+def test_a_stored_session_whose_sign_in_does_not_match_is_dropped(auth, redis_client, tamper):
+    """Only what sign-in wrote authorises a request; anything else ends the session."""
+    from msgspec import msgpack
+
+    auth.create_user()
+    auth.login()
+    key = store_key(auth.session_cookie())
+    data = msgpack.decode(redis_client.get(key))
+    tamper(data)
+    redis_client.set(key, msgpack.encode(data), keepttl=True)
+    assert auth.client.get("/dashboard").status_code == 302
+    assert not redis_client.exists(key)
