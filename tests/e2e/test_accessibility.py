@@ -34,12 +34,23 @@ VISITOR_PAGES = [
     "/",
     "/auth/login",
     "/auth/register",
+    "/auth/forgot",
+    # A dead emailed link: the page that says so.
+    "/auth/reset?token=no-such-token",
     "/privacy",
     "/no-such-page",
     "/tutorial/",
     "/tutorial/threat-model",
 ]
-SIGNED_IN_PAGES = ["/dashboard", "/account/sessions", "/account/activity", "/privacy", "/no-such-page", "/auth/reauth"]
+SIGNED_IN_PAGES = [
+    "/dashboard",
+    "/account/sessions",
+    "/account/activity",
+    "/account/email",
+    "/privacy",
+    "/no-such-page",
+    "/auth/reauth",
+]
 
 
 @pytest.fixture(scope="session")
