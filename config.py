@@ -49,8 +49,9 @@ class BaseConfig:
     # At most this many flashed messages wait in a session (each one once): a client
     # that never follows redirects must not grow its session without end.
     FLASHED_MESSAGES_LIMIT = 5
-    # Write the session only when it changes: one store write per read is wasted work,
-    # and a request in flight during logout would write the dead session back.
+    # Flask-Session's switch, which app/sessions.py does not read: a stored session is
+    # written only when it changes (at most once a minute for the last-seen time), and
+    # only while it still exists. False says the same to anyone reading the config.
     SESSION_REFRESH_EACH_REQUEST = False
 
     # "__Host-" makes the browser refuse the cookie unless it is Secure, has Path=/ and

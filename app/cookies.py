@@ -13,20 +13,20 @@ HTTPONLY = True
 SAMESITE = "Lax"
 
 
-def set_cookie(response, name, value, lifetime):
-    """Set a host-only, HttpOnly, SameSite=Lax cookie; Secure wherever sessions are."""
+def set_cookie(response, name, value, lifetime, httponly=HTTPONLY, samesite=SAMESITE):
+    """Set a host-only cookie, HttpOnly and SameSite=Lax unless told; Secure wherever sessions are."""
     response.set_cookie(
         name,
         value,
         max_age=int(lifetime.total_seconds()),
         path="/",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=HTTPONLY,
-        samesite=SAMESITE,
+        httponly=httponly,
+        samesite=samesite,
     )
 
 
-def expire(response, name):
+def expire(response, name, httponly=HTTPONLY, samesite=SAMESITE):
     """Delete a cookie of this site, with the flags it was set with."""
     response.set_cookie(
         name,
@@ -35,6 +35,11 @@ def expire(response, name):
         max_age=0,
         path="/",
         secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=HTTPONLY,
-        samesite=SAMESITE,
+        httponly=httponly,
+        samesite=samesite,
     )
+
+
+def session_flags(config):
+    """The flags of the session and visitor cookies, from ``SESSION_COOKIE_*``."""
+    return {"httponly": config["SESSION_COOKIE_HTTPONLY"], "samesite": config["SESSION_COOKIE_SAMESITE"]}

@@ -131,7 +131,7 @@ class _HardenedSessions:
             return
         bound_flashes(session, app.config["FLASHED_MESSAGES_LIMIT"])
         for name in session.stale_cookies:
-            cookies.expire(response, name)
+            cookies.expire(response, name, **cookies.session_flags(app.config))
         if session.accessed or session.stale_cookies:
             response.vary.add("Cookie")
         try:
@@ -149,10 +149,11 @@ class _HardenedSessions:
         data = {key: item for key, item in session.items() if key not in SIGNED_IN_KEYS}
         if not session:
             if name in request.cookies:
-                cookies.expire(response, name)
+                cookies.expire(response, name, **cookies.session_flags(app.config))
             return
         value = self.visitor_cookies.get_signing_serializer(app).dumps(data)
-        cookies.set_cookie(response, name, value, app.config["ANONYMOUS_SESSION_LIFETIME"])
+        lifetime = app.config["ANONYMOUS_SESSION_LIFETIME"]
+        cookies.set_cookie(response, name, value, lifetime, **cookies.session_flags(app.config))
 
     def _save_stored_session(self, app, session, response):
         name = app.config["SESSION_COOKIE_NAME"]
@@ -160,14 +161,13 @@ class _HardenedSessions:
             if session.modified:
                 # Signed out: the entry goes, and so does the cookie.
                 self._delete_session(self._get_store_id(session.sid))
-                cookies.expire(response, name)
+                cookies.expire(response, name, **cookies.session_flags(app.config))
             return
         if not session.modified:
             return
         # Only over an entry that still exists: never a session ended meanwhile.
         self._rewrite(self._get_store_id(session.sid), session, self.lifetime(app))
-        if session.sid != request.cookies.get(name):
-            cookies.set_cookie(response, name, session.sid, self.lifetime(app))
+        cookies.set_cookie(response, name, session.sid, self.lifetime(app), **cookies.session_flags(app.config))
 
     def store_new_id(self, session):
         """Give ``session`` a new id and create its entry; return the old id or ``None``.
@@ -209,7 +209,6 @@ class RedisSessions(_HardenedSessions, RedisSessionInterface):
 
     def _rewrite(self, store_id, session, lifetime):
         self.client.set(store_id, self.serializer.encode(session), ex=lifetime, xx=True)
-
 
     def ping(self):
         self.client.ping()

@@ -7,7 +7,7 @@ import flask
 import pytest
 
 from app.extensions import db
-from app.models import SignIn
+from app.models import SignIn, User
 from tests.conftest import AuthActions, store_key
 
 
@@ -133,12 +133,15 @@ def test_a_visitor_cookie_is_signed_and_short_lived(app, client):
     assert client.get_cookie("__Host-visitor").value != value
 
 
-def test_a_visitor_cookie_cannot_carry_a_sign_in(app, auth):
-    """Only a stored session can hold a sign-in: a signed cookie with one is ignored."""
+def test_a_visitor_cookie_cannot_carry_a_sign_in(app, auth, redis_client):
+    """Only a stored session can hold a sign-in: a signed cookie with a live token is ignored."""
+    from msgspec import msgpack
+
     auth.create_user()
     auth.login()
-    signed_in_keys = dict(flask.json.loads(flask.json.dumps({"_user_id": "x", "_fresh": True})))
-    forged = app.session_interface.visitor_cookies.get_signing_serializer(app).dumps(signed_in_keys)
+    token = msgpack.decode(redis_client.get(store_key(auth.session_cookie())))["_user_id"]
+    # Signed with the app's own key, as a leaked key or a signing bug would allow.
+    forged = app.session_interface.visitor_cookies.get_signing_serializer(app).dumps({"_user_id": token})
     visitor = app.test_client()
     visitor.set_cookie("__Host-visitor", forged)
     assert visitor.get("/dashboard").status_code == 302
@@ -258,6 +261,16 @@ def test_redis_down_answers_503_quickly_and_public_pages_stay_up(make_app):
     }
 
 
+def test_redis_down_signing_up_is_a_503_that_leaves_no_account(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", PROPAGATE_EXCEPTIONS=False)
+    visitor = AuthActions(app, app.test_client())
+    form = {"username": "bob", "password": "correct horse battery", "confirm": "correct horse battery"}
+    response = visitor.client.post("/auth/register", data={**form, "csrf_token": visitor.token("/auth/register")})
+    assert response.status_code == 503
+    with app.app_context():
+        assert db.session.query(User).count() == 0
+
+
 def test_redis_down_visitors_still_see_the_forms_and_signing_in_is_a_503(make_app):
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", PROPAGATE_EXCEPTIONS=False)
     visitor = AuthActions(app, app.test_client())
@@ -297,3 +310,46 @@ def test_a_stored_session_whose_sign_in_does_not_match_is_dropped(auth, redis_cl
     redis_client.set(key, msgpack.encode(data), keepttl=True)
     assert auth.client.get("/dashboard").status_code == 302
     assert not redis_client.exists(key)
+
+
+def test_a_sign_out_from_elsewhere_during_a_change_of_session_id_leaves_nothing_alive(
+    app, auth, redis_client, monkeypatch
+):
+    """Re-authentication moves the session to a new id while another device ends it.
+
+    The new entry exists before the row names it; the sign-out from elsewhere finds the
+    old id in the row and deletes that entry; the move then finds the row gone, deletes
+    the new entry and answers 409. Neither id works afterwards.
+    """
+    from sqlalchemy import delete
+
+    from app import sign_ins
+
+    auth.create_user()
+    auth.login()
+    old_id = auth.session_cookie()
+    real_move = sign_ins.sessions.move_to_new_id
+    new_ids = []
+
+    def sign_out_elsewhere_meanwhile():
+        old = real_move()
+        new_ids.append(flask.session.sid)
+        # What sign_ins.end does, from another app process with its own connection.
+        with db.engine.begin() as other_process:
+            hashes = other_process.execute(delete(SignIn).returning(SignIn.session_hash)).scalars().all()
+        for session_hash in hashes:
+            redis_client.delete("session:" + session_hash)
+        return old
+
+    monkeypatch.setattr(sign_ins.sessions, "move_to_new_id", sign_out_elsewhere_meanwhile)
+    token = auth.token("/auth/reauth")
+    response = auth.client.post("/auth/reauth", data={"password": "correct horse battery", "csrf_token": token})
+    monkeypatch.undo()
+
+    assert response.status_code == 409
+    assert new_ids and not redis_client.exists(store_key(new_ids[0]))
+    assert not redis_client.exists(store_key(old_id))
+    for session_id in (old_id, new_ids[0]):
+        copy = app.test_client()
+        copy.set_cookie("__Host-session", session_id)
+        assert copy.get("/dashboard").status_code == 302

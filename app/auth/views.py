@@ -27,6 +27,8 @@ def register():
         return redirect(url_for("dashboard.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        # Before the account exists: an outage must not leave a name taken and no session.
+        sessions.ensure_store_reachable()
         user = User(username=form.username.data, password_hash=passwords.hash_password(form.password.data))
         db.session.add(user)
         try:
@@ -99,8 +101,8 @@ def logout():
     check_sign_out_form()
     if current_user.is_authenticated:
         security_log.record("logout", user_id=current_user.id, sign_in=current_user.sign_in.id)
-    # No flash message here: it would write a new session right after this one ended.
-    # The confirmation rides in the address instead (templates/index.html).
+    # No flash message here: it would set a visitor's cookie right after this session
+    # ended. The confirmation rides in the address instead (templates/index.html).
     response = redirect(url_for("main.index", signed_out=1), 303)
     sign_ins.sign_out(response)
     # Ask the browser to drop cached pages and storage. Not "cookies": ours are
