@@ -178,6 +178,13 @@ class BaseConfig:
     ADDRESS_CHANGE_RATE_LIMIT = "5/hour;20/day"  # confirmation messages per account (to new addresses)
     EMAIL_LINK_RATE_LIMIT = "20/minute;100/hour"  # dead or unknown email links per client IP
 
+    # Second factors (app/second_factors/). The half-signed-in state between a right
+    # password and the code: how long it lasts and how many wrong codes end it.
+    SECOND_FACTOR_PENDING_LIFETIME = timedelta(minutes=5)
+    SECOND_FACTOR_MAX_ATTEMPTS = 5
+    # The name an authenticator app shows above the account's codes.
+    TOTP_ISSUER = "Flask Secure Sessions"
+
 
 class DevelopmentConfig(BaseConfig):
     """For ``make run`` on a laptop: no services needed, plain HTTP on 127.0.0.1."""
@@ -253,6 +260,7 @@ DURATION_SETTINGS = (
     "EMAIL_CONFIRMATION_LIFETIME",
     "PASSWORD_RESET_LIFETIME",
     "ADDRESS_CHANGE_UNDO_LIFETIME",
+    "SECOND_FACTOR_PENDING_LIFETIME",
 )
 
 

@@ -29,6 +29,7 @@ from .dashboard.views import bp as dashboard_bp
 from .extensions import csrf, db, login_manager, migrate
 from .main.views import bp as main_bp
 from .recovery.views import bp as recovery_bp
+from .second_factors.views import bp as second_factors_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,5 +101,5 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    for blueprint in (main_bp, auth_bp, dashboard_bp, account_bp, recovery_bp):
+    for blueprint in (main_bp, auth_bp, dashboard_bp, account_bp, recovery_bp, second_factors_bp):
         app.register_blueprint(blueprint)

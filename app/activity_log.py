@@ -36,6 +36,12 @@ EVENTS_THAT_MATTER = (
     "email_change_undone",
     "password_reset",
     "sign_in_reported",
+    # Second factors (app/second_factors/): what would let an intruder in without them.
+    "second_factor_added",
+    "second_factor_removed",
+    "recovery_codes_regenerated",
+    "recovery_code_used",
+    "second_factors_reset",
 )
 
 

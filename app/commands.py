@@ -2,7 +2,9 @@
 
 ``flask create-user USERNAME``, ``flask security-check``,
 ``flask sessions list|revoke USERNAME``, ``flask sessions revoke-all`` (after an
-incident: everyone signs in again) and ``flask retention purge`` (daily).
+incident: everyone signs in again), ``flask second-factors reset USERNAME`` (a user who
+lost both the app and the recovery codes, once you know it is them) and
+``flask retention purge`` (daily).
 Each prints a one-line summary and exits non-zero on error (ASVS 7.4.5).
 The schema is Flask-Migrate's: ``flask db upgrade`` (``flask init-db`` is an old name for it).
 """
@@ -15,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from config import insecure_settings
 
-from . import passwords, retention, sign_ins
+from . import passwords, retention, second_factors, security_log, sign_ins
 from .auth.forms import RegisterForm
 from .extensions import db
 from .models import SignIn, User
@@ -26,6 +28,7 @@ def init_app(app):
     app.cli.add_command(create_user)
     app.cli.add_command(security_check)
     app.cli.add_command(sessions_group)
+    app.cli.add_command(second_factors_group)
     app.cli.add_command(retention_group)
 
 
@@ -117,6 +120,25 @@ def revoke_all_sessions(yes):
     records = list(db.session.scalars(db.select(SignIn)))
     sign_ins.end(records)
     click.echo(f"Ended {len(records)} session(s) of all users.")
+
+
+@click.group("second-factors")
+def second_factors_group():
+    """Manage the second factors of users."""
+
+
+@second_factors_group.command("reset")
+@click.argument("username")
+@with_appcontext
+def reset_second_factors(username):
+    """Remove the authenticator app and recovery codes of USERNAME and end every session."""
+    user = _existing_user(username)
+    second_factors.remove_all(user.id)
+    db.session.commit()
+    # Whoever holds one of its sessions may be the one the reset is about.
+    count = sign_ins.end_all_for(user)
+    security_log.record("second_factors_reset", user_id=user.id, sessions_ended=count)
+    click.echo(f"Removed the second factors of {user.username} and ended {count} session(s).")
 
 
 @click.group("retention")

@@ -1,13 +1,14 @@
 """The data export: everything stored about a user, in one JSON document.
 
-Secrets stay out: the password hash and the hashes of session tokens would only
-help someone who steals the file, and say nothing the owner does not know.
+Secrets stay out: the password hash, the hashes of session tokens and recovery codes,
+and the authenticator's secret would only help someone who steals the file, and say
+nothing the owner does not know.
 """
 
 from flask import session
 from sqlalchemy import select
 
-from . import recovery
+from . import recovery, second_factors
 from .extensions import db
 from .models import SecurityEvent, SignIn
 
@@ -24,6 +25,7 @@ def for_user(user, current_sign_in_id):
             "password": "stored only as an argon2id hash, which is not exported",
         },
         "email": recovery.export(user),
+        "second_factors": second_factors.export(user),
         "sign_ins": [
             {
                 "id": record.public_id,
@@ -33,6 +35,7 @@ def for_user(user, current_sign_in_id):
                 "ip_address": record.ip_address,
                 "browser": record.client,
                 "remember_me": record.remember,
+                "second_factor": record.second_factor,
                 "this_session": record.id == current_sign_in_id,
             }
             for record in sign_ins

@@ -77,6 +77,10 @@ class SignIn(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     client: Mapped[str | None] = mapped_column(String(80))
+    # The second factor that completed this sign-in ("totp", "recovery_code"), or None
+    # for a password alone; a remember cookie restores a sign-in without one only
+    # while the account has no second factor (app/sign_ins.py ``_restore``).
+    second_factor: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship(back_populates="sign_ins")
 

@@ -11,7 +11,7 @@ Shape in the session (msgpack-friendly: numbers, strings, booleans)::
     {"id": 12, "public_id": "<22 chars>", "token_hash": "<64 hex>", "remember": false, "password_version": 0,
      "user_id": 3, "user_public_id": "<22 chars>", "username": "alice",
      "created_at": 1764748800, "last_seen_at": 1764748800, "expires_at": 1764792000,
-     "ip_address": "203.0.113.7"}
+     "ip_address": "203.0.113.7", "second_factor": "totp"}
 
 Times are whole seconds since the Unix epoch, UTC.
 """
@@ -45,6 +45,8 @@ class SignInState:
     last_seen_at: datetime
     expires_at: datetime
     ip_address: str | None
+    # A session stored before this field existed has none: a password sign-in.
+    second_factor: str | None = None
 
     @classmethod
     def of(cls, record, user):
@@ -62,6 +64,7 @@ class SignInState:
             last_seen_at=_whole_seconds(record.last_seen_at),
             expires_at=_whole_seconds(record.expires_at),
             ip_address=record.ip_address,
+            second_factor=record.second_factor,
         )
 
     @classmethod

@@ -22,19 +22,20 @@ from flask import after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select, update
 
-from . import clock, cookies, security_log, sessions, sudo, user_agents
+from . import clock, cookies, second_factors, security_log, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
 from .sign_in_state import SignedInUser, SignInChanged, SignInState
 from .tokens import new_token, sha256_hex
 
 
-def sign_in(user, remember=False, password_version=None):
+def sign_in(user, remember=False, password_version=None, second_factor=None):
     """Start a new sign-in for ``user`` after a password check, in a fresh session.
 
     ``password_version`` is the user's version read before the password was checked
     (default: the current one); if the password has changed since, nothing starts and
-    ``SignInChanged`` is raised (``_check_password_unchanged``).
+    ``SignInChanged`` is raised (``_check_password_unchanged``). ``second_factor``
+    names the factor checked after the password (app/second_factors/), if any.
     """
     config = current_app.config
     now = clock.utcnow()
@@ -48,6 +49,7 @@ def sign_in(user, remember=False, password_version=None):
         password_version=user.password_version if password_version is None else password_version,
         ip_address=request.remote_addr,
         client=user_agents.describe(request.user_agent.string),
+        second_factor=second_factor,
     )
     _activate(user, record, remember=remember)
     if not remember:
@@ -115,14 +117,15 @@ def restart_current_sign_in(password_version):
     )
 
 
-def renew_current_sign_in():
+def renew_current_sign_in(**changes):
     """A new token and session id for the current sign-in; remember-me stays as it was.
 
     Threat: a copy of this device's session or remember cookie, taken by someone who had
     the browser for a moment. It shares this device's row, so it is not on the devices
     list and "sign out everywhere else" would keep it; with the old token it dies.
+    ``changes`` go to the sign-in's columns as well (``second_factor`` once it is shown).
     """
-    _activate(current_user, current_user.sign_in, remember=current_user.sign_in.remember)
+    _activate(current_user, current_user.sign_in, remember=current_user.sign_in.remember, **changes)
 
 
 def renew_session_id(**changes):
@@ -295,9 +298,18 @@ def load_user(token):
 
 
 def _restore(token):
-    """The user of the sign-in that ``token`` (from a remember cookie) belongs to."""
+    """The user of the sign-in that ``token`` (from a remember cookie) belongs to.
+
+    Threat: a remember cookie from before the account got a second factor, or from a
+    sign-in that never completed one. It would skip the factor for 30 days, so it
+    restores nothing and its sign-in ends.
+    """
     record = SignIn.find_by_token(token)
-    if record is not None and (has_timed_out(record, clock.utcnow()) or predates_password_change(record)):
+    if record is not None and (
+        has_timed_out(record, clock.utcnow())
+        or predates_password_change(record)
+        or (record.second_factor is None and second_factors.enabled_for(record.user_id))
+    ):
         end([record])
         record = None
     if record is None:

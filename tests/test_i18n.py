@@ -22,6 +22,8 @@ PAGES = [
     "/no-such-page",
     "/auth/reauth",
     "/account/email",
+    "/account/second-factor",
+    "/account/second-factor/app",
 ]
 
 

@@ -11,7 +11,17 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import delete, select
 
-from .. import account_throttle, activity_log, data_export, passwords, rate_limits, recovery, security_log, sign_ins
+from .. import (
+    account_throttle,
+    activity_log,
+    data_export,
+    passwords,
+    rate_limits,
+    recovery,
+    second_factors,
+    security_log,
+    sign_ins,
+)
 from ..extensions import db
 from ..models import SecurityEvent, SignIn, User
 from ..sudo import own_password_confirmed, reauth_required
@@ -34,6 +44,7 @@ EVENT_LABELS = {
     "data_exported": _l("Downloaded your data"),
     "sign_in_ended_over_limit": _l("Oldest session ended: too many sessions at once"),
     **recovery.EVENT_LABELS,
+    **second_factors.EVENT_LABELS,
 }
 
 
@@ -55,6 +66,7 @@ def _sessions_page(others_form, status=200):
             idle_deadline=sign_ins.idle_deadline,
             action_form=ActionForm(),
             others_form=others_form,
+            factor_labels=second_factors.FACTOR_LABELS,
         ),
         status,
     )
@@ -138,6 +150,7 @@ def delete_account():
     # ago leaves nothing to delete, which is no error.
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
     recovery.forget_account(user.id)
+    second_factors.forget_account(user.id)
     db.session.execute(delete(User).where(User.id == user.id))
     db.session.commit()
     security_log.record("account_deleted", deleted_user_id=user.id)

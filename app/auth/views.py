@@ -9,10 +9,21 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import account_throttle, passwords, rate_limits, recovery, security_log, sessions, sign_ins, sudo
+from .. import (
+    account_throttle,
+    passwords,
+    rate_limits,
+    recovery,
+    second_factors,
+    security_log,
+    sessions,
+    sign_ins,
+    sudo,
+)
 from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
+from ..second_factors.forms import CodeForm
 from .forms import LoginForm, ReauthForm, RegisterForm, forget_unless_a_username
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -72,6 +83,9 @@ def login():
         form.form_errors.append(INVALID_CREDENTIALS)
         forget_unless_a_username(form.username)
         return render_template("auth/login.html", form=form), 401
+    if second_factors.enabled_for(user.id):
+        # Not signed in yet, and the account's attempts are not forgotten: the code counts too.
+        return second_factors.begin_sign_in(user, form.remember.data, password_version, next_path)
     account_throttle.forget_attempts(bucket)
     account_throttle.take_successful_sign_in(user)
     record = sign_ins.sign_in(user, remember=form.remember.data, password_version=password_version)
@@ -118,10 +132,12 @@ def reauth():
     """Confirm the password before a sensitive action, then go back to it."""
     next_path = safe_next_path(request.args.get("next")) or url_for("dashboard.index")
     form = ReauthForm()
+    # Where the account has an authenticator app, a code from it will do as well.
+    code_form = CodeForm(formdata=None) if second_factors.enabled_for(current_user.id) else None
     if not form.validate_on_submit():
-        return render_template("auth/reauth.html", form=form), 400 if form.errors else 200
+        return render_template("auth/reauth.html", form=form, code_form=code_form), 400 if form.errors else 200
     if not sudo.own_password_confirmed(form.password):
-        return render_template("auth/reauth.html", form=form), 401
+        return render_template("auth/reauth.html", form=form, code_form=code_form), 401
     # A privilege change: new session id, so an id seen before cannot ride along.
     sign_ins.renew_session_id()
     sudo.mark_password_confirmed()

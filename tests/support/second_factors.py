@@ -1,0 +1,37 @@
+"""Helpers for tests of second factors: set up an authenticator app through the pages."""
+
+import re
+
+import pyotp
+
+from tests.conftest import csrf_token_from
+
+SECRET_PATTERN = re.compile(r"<code>([A-Z2-7]{32})</code>")
+RECOVERY_CODE_PATTERN = re.compile(r"<code>([a-z2-9]{4}(?:-[a-z2-9]{4}){3})</code>")
+
+
+def code_at(secret, moment):
+    return pyotp.TOTP(secret).at(moment)
+
+
+def add_app(auth, clock):
+    """Add an authenticator app to the signed-in account; returns (secret, recovery codes).
+
+    The clock then moves on one step, so that the next code is not the one just used.
+    """
+    page = auth.client.get("/account/second-factor/app")
+    assert page.status_code == 200, page.status_code
+    secret = SECRET_PATTERN.search(page.get_data(as_text=True)).group(1)
+    done = auth.client.post(
+        "/account/second-factor/app", data={"code": code_at(secret, clock.now), "csrf_token": csrf_token_from(page)}
+    )
+    assert done.status_code == 200, done.status_code
+    codes = RECOVERY_CODE_PATTERN.findall(done.get_data(as_text=True))
+    clock.advance(seconds=30)
+    return secret, codes
+
+
+def submit_code(client, code):
+    """Send ``code`` to the second-factor step (the sign-in page gives the visitor's CSRF token)."""
+    token = csrf_token_from(client.get("/auth/login"))
+    return client.post("/auth/second-factor", data={"code": code, "csrf_token": token})

@@ -1,0 +1,222 @@
+"""Authenticator apps and recovery codes: set-up, sign-in, re-authentication, removal."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SignIn, User
+from app.second_factors import secret_box
+from app.second_factors.models import Authenticator, RecoveryCode
+from tests.conftest import AuthActions, csrf_token_from
+from tests.support.second_factors import add_app, code_at, submit_code
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def with_app(signed_in, clock):
+    """Alice, signed in, with an authenticator app; returns (auth, secret, recovery codes)."""
+    secret, codes = add_app(signed_in, clock)
+    return signed_in, secret, codes
+
+
+def other_browser(app, address="198.51.100.7"):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return AuthActions(app, client)
+
+
+def test_setup_shows_the_qr_code_as_inline_svg_and_needs_a_first_code(signed_in, clock, app):
+    page = signed_in.client.get("/account/second-factor/app")
+    html = page.get_data(as_text=True)
+    assert '<svg width="' in html and 'class="qr"' in html
+    assert "data:" not in html and "style=" not in html.split('<div class="qr-code">')[1].split("</div>")[0]
+    wrong = signed_in.client.post(
+        "/account/second-factor/app", data={"code": "000000", "csrf_token": csrf_token_from(page)}
+    )
+    assert wrong.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is None
+    secret, codes = add_app(signed_in, clock)
+    assert len(codes) == len(set(codes)) == 10
+    with app.app_context():
+        stored = db.session.scalar(select(Authenticator))
+        # A copy of the database holds neither the secret nor the codes.
+        assert secret not in stored.encrypted_secret
+        assert secret_box.decrypt(stored.encrypted_secret) == secret
+        hashes = [row.code_hash for row in db.session.scalars(select(RecoveryCode))]
+        assert len(hashes) == 10 and not any(code.replace("-", "") in hashes for code in codes)
+
+
+def test_adding_an_app_needs_a_recent_reauthentication(signed_in, clock):
+    clock.advance(minutes=11)
+    response = signed_in.client.get("/account/second-factor/app")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/reauth")
+
+
+def test_sign_in_with_the_password_then_a_code_renews_the_id_and_records_the_factor(with_app, clock, app):
+    _, secret, _ = with_app
+    browser = other_browser(app)
+    started = browser.login()
+    assert started.status_code == 303 and started.headers["Location"] == "/auth/second-factor"
+    assert browser.session_cookie() is None
+    assert browser.client.get("/auth/second-factor").status_code == 200
+    done = submit_code(browser.client, code_at(secret, clock.now))
+    assert done.status_code == 303 and done.headers["Location"] == "/dashboard"
+    assert browser.session_cookie() is not None
+    assert browser.client.get("/dashboard").status_code == 200
+    with app.app_context():
+        newest = db.session.scalars(select(SignIn).order_by(SignIn.id.desc())).first()
+        assert newest.second_factor == "totp"
+    devices = browser.client.get("/account/sessions").get_data(as_text=True)
+    assert "Second factor: Authenticator app" in devices
+
+
+def test_a_recovery_code_signs_in_once(with_app, clock, app):
+    auth, _, codes = with_app
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, codes[0].upper().replace("-", " ")).status_code == 303
+    with app.app_context():
+        assert db.session.scalars(select(SignIn).order_by(SignIn.id.desc())).first().second_factor == "recovery_code"
+    browser.logout()
+    browser.login()
+    assert submit_code(browser.client, codes[0]).status_code == 401
+    overview = auth.client.get("/account/second-factor").get_data(as_text=True)
+    assert "9 unused recovery codes" in overview
+    assert "Recovery code used" in auth.client.get("/account/activity").get_data(as_text=True)
+
+
+def test_new_recovery_codes_need_reauthentication_and_replace_the_old_ones(with_app, clock, app):
+    auth, _, old_codes = with_app
+    clock.advance(minutes=11)
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    refused = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
+    assert refused.status_code == 302 and refused.headers["Location"].startswith("/auth/reauth")
+    page = auth.client.get("/auth/reauth")
+    auth.client.post("/auth/reauth", data={"password": PASSWORD, "csrf_token": csrf_token_from(page)})
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    fresh = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
+    assert fresh.status_code == 200
+    assert "New recovery codes made" in auth.client.get("/account/activity").get_data(as_text=True)
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, old_codes[1]).status_code == 401
+
+
+def test_reauthentication_accepts_a_code_instead_of_the_password(with_app, clock):
+    auth, secret, _ = with_app
+    clock.advance(minutes=11)
+    page = auth.client.get("/auth/reauth?next=/account/sessions")
+    assert "Or use a code" in page.get_data(as_text=True)
+    token = csrf_token_from(page)
+    before = auth.session_cookie()
+    wrong = auth.client.post("/auth/reauth/code?next=/account/sessions", data={"code": "123456", "csrf_token": token})
+    assert wrong.status_code == 401
+    right = auth.client.post(
+        "/auth/reauth/code?next=/account/sessions", data={"code": code_at(secret, clock.now), "csrf_token": token}
+    )
+    assert right.status_code == 303 and right.headers["Location"] == "/account/sessions"
+    assert auth.session_cookie() != before
+    assert auth.client.get("/account/second-factor/app").status_code == 303  # within the window: no detour
+
+
+def test_removing_the_app_ends_every_other_sign_in_and_the_password_signs_in_alone(with_app, clock, app):
+    auth, secret, _ = with_app
+    browser = other_browser(app)
+    browser.login()
+    submit_code(browser.client, code_at(secret, clock.now))
+    assert browser.client.get("/dashboard").status_code == 200
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    removed = auth.client.post("/account/second-factor/app/remove", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert browser.client.get("/dashboard").status_code == 302
+    assert auth.client.get("/dashboard").status_code == 200
+    assert "Authenticator app removed" in auth.client.get("/account/activity").get_data(as_text=True)
+    again = other_browser(app, "198.51.100.8")
+    assert again.login().headers["Location"] == "/dashboard"
+
+
+def test_a_remember_cookie_restores_a_sign_in_that_completed_its_second_factor(with_app, clock, app):
+    _, secret, _ = with_app
+    browser = other_browser(app)
+    browser.login(remember=True)
+    submit_code(browser.client, code_at(secret, clock.now))
+    remember = browser.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).value
+    later = other_browser(app, "198.51.100.9")
+    later.client.set_cookie(app.config["REMEMBER_COOKIE_NAME"], remember)
+    assert later.client.get("/dashboard").status_code == 200
+
+
+def test_the_operator_can_reset_a_users_factors_which_ends_their_sign_ins(with_app, app):
+    auth, _, _ = with_app
+    result = app.test_cli_runner().invoke(args=["second-factors", "reset", "alice"])
+    assert result.exit_code == 0 and "ended 1 session(s)" in result.output
+    assert auth.client.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is None
+        assert db.session.scalar(select(RecoveryCode)) is None
+    assert other_browser(app).login().headers["Location"] == "/dashboard"
+    assert app.test_cli_runner().invoke(args=["second-factors", "reset", "nobody"]).exit_code != 0
+
+
+def test_secrets_made_before_a_key_rotation_still_work_and_move_to_the_new_key(make_app, clock, tmp_path):
+    old = make_app()
+    auth = AuthActions(old, old.test_client())
+    auth.create_user()
+    auth.login()
+    secret, _ = add_app(auth, clock)
+    rotated = make_app(
+        create_tables=False,
+        SECRET_KEY="n3wK3y-f0r-th3-r0tat10n-t3st-0123456789abcdef",
+        SECRET_KEY_FALLBACKS=[old.secret_key],
+    )
+    browser = other_browser(rotated)
+    browser.login()
+    assert submit_code(browser.client, code_at(secret, clock.now)).status_code == 303
+    with rotated.app_context():
+        assert not secret_box.needs_reencryption(db.session.scalar(select(Authenticator)).encrypted_secret)
+
+
+def test_the_embedded_store_keeps_the_half_signed_in_state_too(make_app, clock):
+    app = make_app(embedded=True)
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    secret, _ = add_app(auth, clock)
+    browser = other_browser(app)
+    browser.login()
+    for _ in range(4):
+        assert submit_code(browser.client, "000000").status_code == 401
+    assert submit_code(browser.client, code_at(secret, clock.now)).status_code == 303
+    assert browser.client.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("code", ["", "12345", "1234567", "12 34 56", "١٢٣٤٥٦", "a" * 41, "12345\x00", "x" * 16])
+def test_malformed_codes_get_a_4xx(with_app, app, code):
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, code).status_code in (400, 401)
+
+
+def test_the_export_names_the_factors_but_holds_no_secret(with_app):
+    auth, secret, codes = with_app
+    exported = auth.client.get("/account/export")
+    text = exported.get_data(as_text=True)
+    data = json.loads(text)
+    assert data["second_factors"]["recovery_codes_left"] == 10
+    assert data["second_factors"]["authenticator_app_added_at"]
+    assert secret not in text and not any(code in text for code in codes)
+
+
+def test_deleting_the_account_deletes_its_factors(with_app, app):
+    auth, _, _ = with_app
+    token = csrf_token_from(auth.client.get("/account/delete"))
+    auth.client.post("/account/delete", data={"password": PASSWORD, "csrf_token": token})
+    with app.app_context():
+        assert db.session.scalar(select(User)) is None
+        assert db.session.scalar(select(Authenticator)) is None
+        assert db.session.scalar(select(RecoveryCode)) is None
