@@ -1,0 +1,158 @@
+"""One test per second-factor row of docs/THREAT_MODEL.md, named for the attack it plays.
+
+The attacker here knows the password (that is what a second factor is for), or holds
+a copy of a victim's cookies. Real Redis, CSRF on, the clock under the test's control.
+"""
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.second_factors.models import Authenticator
+from tests.conftest import AuthActions, csrf_token_from
+from tests.support.second_factors import add_app, code_at, submit_code
+
+
+@pytest.fixture
+def victim(auth, clock):
+    """Alice, signed in, with an authenticator app; returns (auth, secret)."""
+    auth.create_user()
+    auth.login()
+    secret, _ = add_app(auth, clock)
+    return auth, secret
+
+
+def attacker(app, address="203.0.113.66"):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return AuthActions(app, client)
+
+
+def half_signed_in(app, address="203.0.113.66"):
+    browser = attacker(app, address)
+    assert browser.login().headers["Location"] == "/auth/second-factor"
+    return browser
+
+
+def test_browsing_protected_pages_while_half_signed_in(app, victim):
+    browser = half_signed_in(app)
+    for page in ("/dashboard", "/account/sessions", "/account/export", "/account/activity", "/account/second-factor"):
+        response = browser.client.get(page)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login"), page
+    assert browser.session_cookie() is None
+    # Anything that takes a signed-in user's form is refused as for a visitor.
+    token = csrf_token_from(browser.client.get("/auth/login"))
+    removal = browser.client.post("/account/second-factor/app/remove", data={"csrf_token": token})
+    assert removal.status_code == 302 and removal.headers["Location"].startswith("/auth/login")
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is not None
+
+
+def test_a_wrong_password_creates_no_half_signed_in_state(app, victim, redis_client):
+    before = set(redis_client.scan_iter("second-factor:*"))
+    assert attacker(app).login(password="a wrong guess").status_code == 401
+    assert set(redis_client.scan_iter("second-factor:*")) == before == set()
+
+
+def test_code_replay(app, victim, clock):
+    _, secret = victim
+    owner = half_signed_in(app, "198.51.100.1")
+    code = code_at(secret, clock.now)
+    assert submit_code(owner.client, code).status_code == 303
+    # Seen over the shoulder, in the same 30 seconds, or in the next ones.
+    thief = half_signed_in(app)
+    assert submit_code(thief.client, code).status_code == 401
+    clock.advance(seconds=30)
+    assert submit_code(thief.client, code).status_code == 401
+    assert thief.client.get("/dashboard").status_code == 302
+
+
+def test_code_brute_force_across_tabs_and_addresses(app, victim):
+    # Five wrong codes end a half-signed-in state, however many tabs share it ...
+    first = half_signed_in(app, "203.0.113.1")
+    second_tab = first.client
+    statuses = [submit_code(second_tab if n % 2 else first.client, f"{n:06d}").status_code for n in range(5)]
+    assert statuses == [401] * 5
+    # (From another address: this one has used its 5 failures a minute.)
+    first.client.environ_base["REMOTE_ADDR"] = "203.0.113.11"
+    assert submit_code(first.client, "000009").headers["Location"] == "/auth/login"
+    # ... and every password and code counts against the account's 10 per 15 minutes,
+    # whichever address it comes from. (1 password + 5 codes above.)
+    second = half_signed_in(app, "203.0.113.2")
+    assert [submit_code(second.client, f"{n:06d}").status_code for n in range(10, 13)] == [401] * 3
+    assert submit_code(second.client, "000013").status_code == 429
+    assert attacker(app, "203.0.113.3").login().status_code == 429
+
+
+def test_a_replayed_visitor_cookie_cannot_reset_the_wrong_code_count(app, victim):
+    browser = half_signed_in(app)
+    saved = browser.client.get_cookie(app.config["VISITOR_COOKIE_NAME"]).value
+    for number in range(4):
+        assert submit_code(browser.client, f"{number:06d}").status_code == 401
+    browser.client.set_cookie(app.config["VISITOR_COOKIE_NAME"], saved)
+    assert submit_code(browser.client, "000004").status_code == 401
+    browser.client.environ_base["REMOTE_ADDR"] = "203.0.113.67"  # past the per-address limit
+    assert submit_code(browser.client, "000005").headers["Location"] == "/auth/login"
+
+
+def test_the_half_signed_in_state_after_five_minutes(app, victim, clock):
+    _, secret = victim
+    browser = half_signed_in(app)
+    clock.advance(minutes=5, seconds=1)
+    late = submit_code(browser.client, code_at(secret, clock.now))
+    assert late.status_code == 303 and late.headers["Location"] == "/auth/login"
+    assert browser.client.get("/dashboard").status_code == 302
+
+
+def test_the_half_signed_in_state_belongs_to_its_browser(app, victim, clock):
+    _, secret = victim
+    half_signed_in(app)
+    other = attacker(app, "203.0.113.99")
+    assert submit_code(other.client, code_at(secret, clock.now)).headers["Location"] == "/auth/login"
+    assert other.client.get("/dashboard").status_code == 302
+
+
+def test_csrf_on_factor_removal(app, victim):
+    auth, _ = victim
+    for data in ({}, {"csrf_token": "forged"}):
+        assert auth.client.post("/account/second-factor/app/remove", data=data).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is not None
+
+
+def test_removing_a_factor_from_a_stolen_session_without_reauthentication(app, victim, clock):
+    auth, _ = victim
+    thief = attacker(app)
+    thief.client.set_cookie(app.config["SESSION_COOKIE_NAME"], auth.session_cookie())
+    clock.advance(minutes=11)
+    token = csrf_token_from(thief.client.get("/account/second-factor"))
+    for path in ("/account/second-factor/app/remove", "/account/second-factor/recovery-codes"):
+        response = thief.client.post(path, data={"csrf_token": token})
+        assert response.status_code == 302 and response.headers["Location"].startswith("/auth/reauth"), path
+    # Without the password or a code, re-authentication gets nowhere either.
+    page = thief.client.get("/auth/reauth")
+    wrong = thief.client.post("/auth/reauth/code", data={"code": "123456", "csrf_token": csrf_token_from(page)})
+    assert wrong.status_code == 401
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is not None
+
+
+def test_a_remember_cookie_from_before_the_factor_was_added(app, auth, clock):
+    auth.create_user()
+    auth.login(remember=True)
+    laptop = attacker(app, "198.51.100.20")
+    laptop.login(remember=True)
+    # A copy of each browser's remember cookie, taken before the owner adds the factor.
+    stolen_here = auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).value
+    stolen_there = laptop.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).value
+    add_app(auth, clock)
+    for stolen in (stolen_here, stolen_there):
+        thief = attacker(app)
+        thief.client.set_cookie(app.config["REMEMBER_COOKIE_NAME"], stolen)
+        assert thief.client.get("/dashboard").status_code == 302
+    # The owner's own browser, which showed the factor, is still remembered.
+    remembered = attacker(app, "198.51.100.21")
+    remembered.client.set_cookie(
+        app.config["REMEMBER_COOKIE_NAME"], auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).value
+    )
+    assert remembered.client.get("/dashboard").status_code == 200
