@@ -128,6 +128,24 @@ def stored_data():
             ),
         },
         {
+            "what": _l("Second factor"),
+            "fields": _l(
+                "the authenticator app's secret (encrypted), the time step of the last code used, hashes of "
+                "unused recovery codes; for each sign-in, which factor completed it"
+            ),
+            "where": _l("SQL database"),
+            "how_long": _l("Until you remove it or delete the account"),
+        },
+        {
+            "what": _l("Unfinished sign-in (password right, code still due)"),
+            "fields": _l("account, your keep-me-signed-in choice, the page to return to, wrong codes so far"),
+            "where": _l("Redis (or files in development), under a hash of a random id in the visitor cookie"),
+            "how_long": _l(
+                "Deleted when the code is right or wrong too often; otherwise after %(duration)s",
+                duration=_duration(config["SECOND_FACTOR_PENDING_LIFETIME"]),
+            ),
+        },
+        {
             "what": _l("Emails sent"),
             "fields": _l(
                 "No copy is kept. An alert about a sign-in from a new browser is recorded as a security event."
