@@ -182,8 +182,13 @@ class BaseConfig:
     # password and the code: how long it lasts and how many wrong codes end it.
     SECOND_FACTOR_PENDING_LIFETIME = timedelta(minutes=5)
     SECOND_FACTOR_MAX_ATTEMPTS = 5
-    # The name an authenticator app shows above the account's codes.
-    TOTP_ISSUER = "Flask Secure Sessions"
+    # The name authenticator apps and passkey managers show for this site.
+    SITE_NAME = "Flask Secure Sessions"
+    # Passkeys: the relying-party id (the site's host name) and the origin the browser
+    # must report. Unset: both come from PUBLIC_BASE_URL, never from a request;
+    # without either, passkeys are switched off.
+    WEBAUTHN_RP_ID = None
+    WEBAUTHN_ORIGIN = None
 
 
 class DevelopmentConfig(BaseConfig):
@@ -303,6 +308,10 @@ def load_config(app, overrides=None):
         config["SECRET_KEY"] = _development_secret_key(app)
 
     _check_public_base_url(config["PUBLIC_BASE_URL"])
+    if config["PUBLIC_BASE_URL"]:
+        public = urlsplit(config["PUBLIC_BASE_URL"])
+        config["WEBAUTHN_RP_ID"] = config["WEBAUTHN_RP_ID"] or public.hostname
+        config["WEBAUTHN_ORIGIN"] = config["WEBAUTHN_ORIGIN"] or f"{public.scheme}://{public.netloc}"
 
     if env_name == "production":
         problems = fatal_problems(config)

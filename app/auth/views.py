@@ -23,7 +23,7 @@ from .. import (
 from ..extensions import csrf, db
 from ..models import User
 from ..redirects import safe_next_path
-from ..second_factors.forms import CodeForm
+from ..second_factors.views import reauth_forms
 from .forms import LoginForm, ReauthForm, RegisterForm, forget_unless_a_username
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -132,12 +132,12 @@ def reauth():
     """Confirm the password before a sensitive action, then go back to it."""
     next_path = safe_next_path(request.args.get("next")) or url_for("dashboard.index")
     form = ReauthForm()
-    # Where the account has an authenticator app, a code from it will do as well.
-    code_form = CodeForm(formdata=None) if second_factors.enabled_for(current_user.id) else None
+    # Where the account has second factors, a code or a passkey will do as well.
+    others = reauth_forms(current_user.id)
     if not form.validate_on_submit():
-        return render_template("auth/reauth.html", form=form, code_form=code_form), 400 if form.errors else 200
+        return render_template("auth/reauth.html", form=form, **others), 400 if form.errors else 200
     if not sudo.own_password_confirmed(form.password):
-        return render_template("auth/reauth.html", form=form, code_form=code_form), 401
+        return render_template("auth/reauth.html", form=form, **others), 401
     # A privilege change: new session id, so an id seen before cannot ride along.
     sign_ins.renew_session_id()
     sudo.mark_password_confirmed()

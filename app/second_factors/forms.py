@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..auth.forms import printable
@@ -27,4 +27,16 @@ class SetupForm(FlaskForm):
 
     code = StringField(
         _l("Six-digit code from the app"), filters=[_strip], validators=[DataRequired(), Length(max=40), printable]
+    )
+
+
+class PasskeyForm(FlaskForm):
+    """What the browser's passkey dialog returned (static/passkeys.js fills it in), as JSON."""
+
+    credential = HiddenField(validators=[DataRequired(), Length(max=8000)])
+
+
+class AddPasskeyForm(PasskeyForm):
+    name = StringField(
+        _l("Name of the new passkey"), filters=[_strip], validators=[DataRequired(), Length(max=64), printable]
     )

@@ -1,13 +1,14 @@
-"""The tables of second factors: an authenticator app per account, and its recovery codes."""
+"""The tables of second factors: an authenticator app and passkeys per account, and recovery codes."""
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import clock
 from ..extensions import db
 from ..models import UTCDateTime
+from ..tokens import new_public_id
 
 
 class Authenticator(db.Model):
@@ -36,3 +37,25 @@ class RecoveryCode(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
+
+
+class Passkey(db.Model):
+    """A passkey (WebAuthn credential) of an account; an account may have several.
+
+    Only public material is stored: the credential's id and public key. ``sign_count``
+    is the authenticator's counter: one that goes backwards betrays a cloned key
+    (most passkeys that sync between devices keep it at 0, which is no signal).
+    """
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(22), unique=True, default=new_public_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Base64url of the raw id (at most 1,023 bytes by the WebAuthn spec).
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: clock.utcnow())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

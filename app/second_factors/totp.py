@@ -37,7 +37,7 @@ def new_secret():
 
 
 def provisioning_uri(secret, username):
-    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=current_app.config["TOTP_ISSUER"])
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=current_app.config["SITE_NAME"])
 
 
 def qr_svg(uri, title):

@@ -1,23 +1,35 @@
-"""The second-factor step of sign-in, re-authentication by code, and the account page.
+"""The second-factor step of sign-in, passkey sign-in, re-authentication, the account page.
 
-Every POST is CSRF-checked by CSRFProtect. Adding the app, removing it and making
+Every POST is CSRF-checked by CSRFProtect (the passkey options too: static/passkeys.js
+sends the form's token in ``X-CSRFToken``). Adding a factor, removing one and making
 new recovery codes need a recent re-authentication (app/sudo.py).
 """
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .. import account_throttle, rate_limits, recovery, security_log, sign_ins, sudo
 from ..account.forms import ActionForm
-from ..auth.forms import ReauthForm
+from ..auth.forms import LoginForm, ReauthForm
 from ..extensions import db
 from ..models import User
 from ..redirects import safe_next_path
-from . import enabled_for, pending, recovery_codes, remove_all, secret_box, totp, use_code
-from .forms import CodeForm, SetupForm
-from .models import Authenticator
+from . import (
+    enabled_for,
+    first_recovery_codes,
+    forget_codes_without_factors,
+    passkeys,
+    pending,
+    recovery_codes,
+    secret_box,
+    totp,
+    use_code,
+)
+from .forms import AddPasskeyForm, CodeForm, PasskeyForm, SetupForm
+from .models import Authenticator, Passkey
 
 bp = Blueprint("second_factors", __name__)
 
@@ -25,80 +37,218 @@ bp = Blueprint("second_factors", __name__)
 SETUP_KEY = "_authenticator_setup"
 
 
-@bp.route("/auth/second-factor", methods=["GET", "POST"])
-@rate_limits.failed_logins
-def step():
-    """The one page the half-signed-in state can see: the code, then the sign-in."""
-    if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+def _half_signed_in_user():
+    """The account of this browser's half-signed-in state, or ``None`` (the state is gone)."""
     state = pending.current()
     user = db.session.get(User, state.user_id) if state else None
     if user is None:
         pending.discard()
-        flash(_("Your sign-in was not finished in time. Please sign in again."), "info")
-        return redirect(url_for("auth.login"), 303)
+    return state, user
+
+
+def _start_again():
+    flash(_("Your sign-in was not finished in time. Please sign in again."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+def _step_page(user, form, status=200):
+    passkey_form = PasskeyForm(formdata=None) if _passkeys_on() and passkeys.of_user(user.id) else None
+    return render_template("second_factors/step.html", form=form, passkey_form=passkey_form), status
+
+
+@bp.route("/auth/second-factor", methods=["GET", "POST"])
+@rate_limits.failed_logins
+def step():
+    """The one page the half-signed-in state can see: the code (or passkey), then the sign-in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    state, user = _half_signed_in_user()
+    if user is None:
+        return _start_again()
     form = CodeForm()
     if not form.validate_on_submit():
-        return render_template("second_factors/step.html", form=form), 400 if form.errors else 200
+        return _step_page(user, form, 400 if form.errors else 200)
     # Every code counts against the account, like a password: tabs and addresses add up.
     bucket = account_throttle.take_attempt(user.username, user)
     factor = use_code(user.id, form.code.data)
     if factor is None:
-        security_log.record("second_factor_failed", user_id=user.id)
-        if not pending.count_failure():
-            return render_template("second_factors/step.html", form=None), 401
         form.code.errors.append(_("That code is not right, or it has been used already."))
-        return render_template("second_factors/step.html", form=form), 401
+        return _wrong_second_factor(user, form)
+    return _complete_sign_in(user, state, bucket, factor)
+
+
+@bp.post("/auth/second-factor/passkey")
+@rate_limits.failed_logins
+def step_with_passkey():
+    """The second factor by passkey, after the password."""
+    state, user = _half_signed_in_user()
+    if user is None or current_user.is_authenticated:
+        return _start_again()
+    form = PasskeyForm()
+    if not form.validate_on_submit():
+        return _step_page(user, CodeForm(formdata=None), 400)
+    bucket = account_throttle.take_attempt(user.username, user)
+    if passkeys.authenticate("second-factor", form.credential.data, user_id=user.id) is None:
+        return _wrong_second_factor(user, CodeForm(formdata=None), _("That passkey was not accepted."))
+    return _complete_sign_in(user, state, bucket, "passkey")
+
+
+def _wrong_second_factor(user, form, message=None):
+    security_log.record("second_factor_failed", user_id=user.id)
+    if not pending.count_failure():
+        return render_template("second_factors/step.html", form=None, passkey_form=None), 401
+    if message:
+        form.form_errors.append(message)
+    return _step_page(user, form, 401)
+
+
+def _complete_sign_in(user, state, bucket, factor):
     if not pending.take():
         # Another tab finished this sign-in a moment ago, or it timed out meanwhile.
         return redirect(url_for("auth.login"), 303)
     account_throttle.forget_attempts(bucket)
+    return _sign_in(user, factor, state.remember, state.password_version, state.next_path)
+
+
+def _sign_in(user, factor, remember, password_version, next_path):
     account_throttle.take_successful_sign_in(user)
-    record = sign_ins.sign_in(
-        user, remember=state.remember, password_version=state.password_version, second_factor=factor
-    )
+    record = sign_ins.sign_in(user, remember=remember, password_version=password_version, second_factor=factor)
     security_log.record(
         "login_succeeded", user_id=user.id, sign_in=record.id, remember=record.remember, second_factor=factor
     )
     recovery.after_sign_in(user, record)
-    response = redirect(safe_next_path(state.next_path) or url_for("dashboard.index"), 303)
+    response = redirect(safe_next_path(next_path) or url_for("dashboard.index"), 303)
     account_throttle.remember_device(response, user, password_version=record.password_version)
     return response
+
+
+@bp.post("/auth/passkey")
+@rate_limits.failed_logins
+@rate_limits.successful_logins
+def sign_in_with_passkey():
+    """Sign in with a passkey alone: no username typed (a discoverable credential).
+
+    With user verification the passkey is both factors. Threat: someone holding only a
+    stolen session-less browser: the device still asks for its PIN or biometrics.
+    """
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    if not _passkeys_on():
+        abort(404)
+    form = PasskeyForm()
+    passkey = passkeys.authenticate("sign-in", form.credential.data) if form.validate_on_submit() else None
+    if passkey is None:
+        login_form = LoginForm(formdata=None)
+        login_form.form_errors.append(_("That passkey was not accepted."))
+        return render_template("auth/login.html", form=login_form), 401
+    user = db.session.get(User, passkey.user_id)
+    # A password typed in this browser a moment ago is no longer waiting for its code.
+    pending.discard()
+    return _sign_in(user, "passkey", False, user.password_version, request.args.get("next"))
+
+
+@bp.post("/passkeys/options/<purpose>")
+def passkey_options(purpose):
+    """The options for the browser's passkey dialog; the challenge waits in the session."""
+    if purpose not in passkeys.PURPOSES or not _passkeys_on():
+        abort(404)
+    if purpose == "sign-in":
+        options = passkeys.authentication_options(purpose)
+    elif purpose == "second-factor":
+        _, user = _half_signed_in_user()
+        if user is None:
+            abort(400)
+        options = passkeys.authentication_options(purpose, user_id=user.id)
+    elif not current_user.is_authenticated:
+        abort(401)
+    elif purpose == "reauth":
+        options = passkeys.authentication_options(purpose, user_id=current_user.id)
+    else:
+        if not sudo.password_recently_confirmed():
+            abort(403)
+        options = passkeys.registration_options(current_user)
+    return current_app.response_class(options, mimetype="application/json")
 
 
 @bp.post("/auth/reauth/code")
 @login_required
 @rate_limits.password_checks
 def reauth_with_code():
-    """Re-authentication with a code instead of the password, where the account has an app."""
-    next_path = safe_next_path(request.args.get("next")) or url_for("dashboard.index")
+    """Re-authentication with a code instead of the password, where the account has factors."""
     form = CodeForm()
     if not form.validate_on_submit():
-        return _reauth_page(form), 400
+        return _reauth_page(form, 400)
     factor = use_code(current_user.id, form.code.data)
     if factor is None:
         security_log.record("reauth_failed", user_id=current_user.id, second_factor=True)
         form.code.errors.append(_("That code is not right, or it has been used already."))
-        return _reauth_page(form), 401
+        return _reauth_page(form, 401)
+    return _reauthenticated(factor)
+
+
+@bp.post("/auth/reauth/passkey")
+@login_required
+@rate_limits.password_checks
+def reauth_with_passkey():
+    """Re-authentication with one of the account's passkeys."""
+    form = PasskeyForm()
+    if not form.validate_on_submit():
+        return _reauth_page(CodeForm(formdata=None), 400)
+    if passkeys.authenticate("reauth", form.credential.data, user_id=current_user.id) is None:
+        security_log.record("reauth_failed", user_id=current_user.id, second_factor=True)
+        reauth_form = ReauthForm(formdata=None)
+        reauth_form.form_errors.append(_("That passkey was not accepted."))
+        return _reauth_page(CodeForm(formdata=None), 401, form=reauth_form)
+    return _reauthenticated("passkey")
+
+
+def _reauthenticated(factor):
     # A privilege change, as with the password: a new session id.
     sign_ins.renew_session_id()
     sudo.mark_password_confirmed()
     security_log.record("reauthenticated", user_id=current_user.id, second_factor=factor)
-    return redirect(next_path, 303)
+    return redirect(safe_next_path(request.args.get("next")) or url_for("dashboard.index"), 303)
 
 
-def _reauth_page(code_form):
-    return render_template("auth/reauth.html", form=ReauthForm(formdata=None), code_form=code_form)
+def _reauth_page(code_form, status, form=None):
+    return (
+        render_template(
+            "auth/reauth.html",
+            form=form or ReauthForm(formdata=None),
+            code_form=code_form,
+            passkey_form=reauth_forms(current_user.id)["passkey_form"],
+        ),
+        status,
+    )
+
+
+def reauth_forms(user_id):
+    """The code and passkey forms of the re-authentication page, for the factors the account has."""
+    return {
+        "code_form": CodeForm(formdata=None) if enabled_for(user_id) else None,
+        "passkey_form": PasskeyForm(formdata=None) if _passkeys_on() and passkeys.of_user(user_id) else None,
+    }
 
 
 @bp.get("/account/second-factor")
 @login_required
 def overview():
-    return render_template(
-        "second_factors/overview.html",
-        authenticator=db.session.get(Authenticator, current_user.id),
-        codes_left=recovery_codes.remaining(current_user.id),
-        action_form=ActionForm(),
+    return _overview_page(AddPasskeyForm(formdata=None))
+
+
+def _overview_page(add_form, status=200):
+    return (
+        render_template(
+            "second_factors/overview.html",
+            authenticator=db.session.get(Authenticator, current_user.id),
+            passkeys=passkeys.of_user(current_user.id),
+            passkeys_on=_passkeys_on(),
+            has_factor=enabled_for(current_user.id),
+            codes_left=recovery_codes.remaining(current_user.id),
+            action_form=ActionForm(),
+            add_form=add_form,
+        ),
+        status,
     )
 
 
@@ -108,7 +258,7 @@ def overview():
 @rate_limits.password_checks
 def add_app():
     """Set up an authenticator app: scan, type its first code, get the recovery codes."""
-    if enabled_for(current_user.id):
+    if db.session.get(Authenticator, current_user.id) is not None:
         return redirect(url_for("second_factors.overview"), 303)
     secret = _setup_secret()
     if secret is None:
@@ -118,7 +268,7 @@ def add_app():
     if form.validate_on_submit():
         step = totp.matching_step(secret, form.code.data)
         if step is not None:
-            return _enable(secret, step)
+            return _enable_app(secret, step)
         form.code.errors.append(_("That code is not right. Check the time on your phone and try the next one."))
     uri = totp.provisioning_uri(secret, current_user.username)
     page = render_template(
@@ -145,21 +295,45 @@ def _setup_secret():
     return secret
 
 
-def _enable(secret, step):
+def _enable_app(secret, step):
     totp.enable(current_user.id, secret, step)
-    codes = recovery_codes.replace_all(current_user.id)
+    session.pop(SETUP_KEY, None)
+    return _factor_added("totp", "second_factor_added")
+
+
+@bp.post("/account/passkeys")
+@login_required
+@sudo.reauth_required(return_to="second_factors.overview")
+def add_passkey():
+    """Store a new passkey, named by its owner, after the browser made it."""
+    if not _passkeys_on():
+        abort(404)
+    form = AddPasskeyForm()
+    if not form.validate_on_submit():
+        return _overview_page(form, 400)
+    if passkeys.register(current_user.id, form.credential.data, form.name.data) is None:
+        form.form_errors.append(_("The passkey could not be added. Please try again."))
+        return _overview_page(form, 400)
+    return _factor_added("passkey", "passkey_added")
+
+
+def _factor_added(factor, event):
+    """Commit the new factor; with the account's first factor come its recovery codes."""
+    codes = first_recovery_codes(current_user.id)
     try:
         db.session.commit()
     except IntegrityError:
-        # The same form sent twice at once: the first one set it up.
+        # The same form sent twice at once (or a passkey already here): the first one counts.
         db.session.rollback()
         return redirect(url_for("second_factors.overview"), 303)
-    session.pop(SETUP_KEY, None)
     # This sign-in has just shown the factor, and its row says so: its remember cookie
     # may restore it. A new token, so that a copy of this browser's cookies taken
     # before (which skipped the factor) dies.
-    sign_ins.renew_current_sign_in(second_factor="totp")
-    security_log.record("second_factor_added", user_id=current_user.id)
+    sign_ins.renew_current_sign_in(second_factor=factor)
+    security_log.record(event, user_id=current_user.id)
+    if codes is None:
+        flash(_("Added. Your recovery codes stay as they were."), "success")
+        return redirect(url_for("second_factors.overview"), 303)
     return render_template("second_factors/recovery_codes.html", codes=codes, first=True)
 
 
@@ -167,20 +341,38 @@ def _enable(secret, step):
 @login_required
 @sudo.reauth_required(return_to="second_factors.overview")
 def remove_app():
-    """Turn the second factor off; every other sign-in ends.
+    """Remove the authenticator app; every other sign-in ends."""
+    removed = db.session.execute(delete(Authenticator).where(Authenticator.user_id == current_user.id)).rowcount
+    return _factor_removed(removed, "second_factor_removed")
 
-    Threat: someone holding another of the account's sessions, or a copy of its
-    cookies, who may have added or seen the factor being changed: whatever they hold
-    is ended, and this device gets a new token and session id.
+
+@bp.post("/account/passkeys/<public_id>/remove")
+@login_required
+@sudo.reauth_required(return_to="second_factors.overview")
+def remove_passkey(public_id):
+    """Remove one passkey; every other sign-in ends."""
+    removed = db.session.execute(
+        delete(Passkey).where(Passkey.public_id == public_id, Passkey.user_id == current_user.id)
+    ).rowcount
+    return _factor_removed(removed, "passkey_removed")
+
+
+def _factor_removed(removed, event):
+    """Threat: someone holding another of the account's sessions, or a copy of its cookies,
+    who may have been the reason to remove the factor: whatever they hold is ended, and
+    this device gets a new token and session id. With no factor left, the recovery
+    codes go too, and the password alone signs in again.
     """
-    if not enabled_for(current_user.id):
+    if not removed:
+        # Removed a moment ago (a double click, another tab), or never this user's.
+        db.session.rollback()
         return redirect(url_for("second_factors.overview"), 303)
-    remove_all(current_user.id)
+    forget_codes_without_factors(current_user.id)
     db.session.commit()
     ended = sign_ins.end_all_for(current_user, keep=current_user.sign_in)
     sign_ins.renew_current_sign_in()
-    security_log.record("second_factor_removed", user_id=current_user.id, other_sessions_ended=ended)
-    flash(_("The authenticator app is removed. Every other session has been signed out."), "success")
+    security_log.record(event, user_id=current_user.id, other_sessions_ended=ended)
+    flash(_("Removed. Every other session has been signed out."), "success")
     return redirect(url_for("second_factors.overview"), 303)
 
 
@@ -195,3 +387,7 @@ def regenerate_codes():
     db.session.commit()
     security_log.record("recovery_codes_regenerated", user_id=current_user.id)
     return render_template("second_factors/recovery_codes.html", codes=codes, first=False)
+
+
+def _passkeys_on():
+    return bool(current_app.config["WEBAUTHN_RP_ID"] and current_app.config["WEBAUTHN_ORIGIN"])

@@ -62,6 +62,8 @@ class Site:
     url: str
     spki_sha256: str
     server: AppServer
+    # The CA, certificate and key files (the certificate is for 127.0.0.1 and localhost).
+    tls: tuple = ()
 
     def server_log_tail(self, lines=25):
         return "\n".join(self.server.log().splitlines()[-lines:])
@@ -113,7 +115,9 @@ def site(tmp_path_factory):
         assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}"
         running.callback(app_server.stop)
         app_server.start(verify=str(ca_pem))
-        yield Site(url=app_server.url, spki_sha256=spki_sha256(cert_pem), server=app_server)
+        yield Site(
+            url=app_server.url, spki_sha256=spki_sha256(cert_pem), server=app_server, tls=(ca_pem, cert_pem, key_pem)
+        )
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.second_factors.models import Authenticator
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.second_factors import add_app, code_at, submit_code
+from tests.support.second_factors import add_app, add_passkey, code_at, passkey_answer, submit_code
+from tests.support.soft_authenticator import SoftPasskey
 
 
 @pytest.fixture
@@ -156,3 +157,49 @@ def test_a_remember_cookie_from_before_the_factor_was_added(app, auth, clock):
         app.config["REMEMBER_COOKIE_NAME"], auth.client.get_cookie(app.config["REMEMBER_COOKIE_NAME"]).value
     )
     assert remembered.client.get("/dashboard").status_code == 200
+
+
+def test_passkey_answer_replay(app, auth):
+    auth.create_user()
+    auth.login()
+    # A synced passkey: its counter stays at 0, so only the challenge can stop a replay.
+    passkey = SoftPasskey(counts=False)
+    add_passkey(auth, passkey)
+    owner = attacker(app, "198.51.100.2")
+    answer, token = passkey_answer(owner.client, passkey, "sign-in")
+    visitor_cookie = owner.client.get_cookie(app.config["VISITOR_COOKIE_NAME"]).value
+    assert owner.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token}).status_code == 303
+    # Captured with the cookie that held its challenge, and played again elsewhere.
+    thief = attacker(app)
+    thief.client.set_cookie(app.config["VISITOR_COOKIE_NAME"], visitor_cookie)
+    replayed = thief.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
+    assert replayed.status_code == 401
+    assert thief.client.get("/dashboard").status_code == 302
+
+
+def test_a_passkey_answer_made_for_a_phishing_site(app, auth):
+    auth.create_user()
+    auth.login()
+    passkey = SoftPasskey()
+    add_passkey(auth, passkey)
+    lookalikes = (("https://sessions.example.evil", "sessions.example"), ("https://evil.example", "evil.example"))
+    for origin, rp_id in lookalikes:
+        passkey.origin, passkey.rp_id = origin, rp_id
+        victim_browser = attacker(app, "198.51.100.3")
+        answer, token = passkey_answer(victim_browser.client, passkey, "sign-in")
+        relayed = victim_browser.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
+        assert relayed.status_code == 401, origin
+
+
+def test_a_passkey_of_another_account_as_the_second_factor(app, victim, clock):
+    mallory = attacker(app, "198.51.100.4")
+    mallory.create_user("mallory")
+    mallory.login("mallory")
+    own_passkey = SoftPasskey()
+    add_passkey(mallory, own_passkey)
+    # Mallory knows alice's password, not her code, and offers her own passkey instead.
+    browser = half_signed_in(app)
+    answer, token = passkey_answer(browser.client, own_passkey, "second-factor")
+    offered = browser.client.post("/auth/second-factor/passkey", data={"credential": answer, "csrf_token": token})
+    assert offered.status_code == 401
+    assert browser.client.get("/dashboard").status_code == 302

@@ -35,3 +35,24 @@ def submit_code(client, code):
     """Send ``code`` to the second-factor step (the sign-in page gives the visitor's CSRF token)."""
     token = csrf_token_from(client.get("/auth/login"))
     return client.post("/auth/second-factor", data={"code": code, "csrf_token": token})
+
+
+def passkey_options(client, purpose, token):
+    response = client.post(f"/passkeys/options/{purpose}", headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.status_code
+    return response.get_json()
+
+
+def add_passkey(auth, passkey, name="Laptop"):
+    """Register ``passkey`` (a SoftPasskey) on the signed-in account; returns the response."""
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    credential = passkey.create(passkey_options(auth.client, "register", token))
+    return auth.client.post("/account/passkeys", data={"name": name, "credential": credential, "csrf_token": token})
+
+
+def passkey_answer(client, passkey, purpose):
+    """A fresh challenge for ``purpose`` in this browser, answered by ``passkey``; returns (answer, token)."""
+    token = csrf_token_from(client.get("/auth/login")) if purpose in ("sign-in", "second-factor") else None
+    if token is None:
+        token = csrf_token_from(client.get("/auth/reauth"))
+    return passkey.get(passkey_options(client, purpose, token)), token

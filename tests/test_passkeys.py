@@ -1,0 +1,149 @@
+"""Passkeys with a software authenticator: add, sign in alone or after the password,
+re-authenticate, remove. The browser's side is played by tests/e2e/test_passkeys.py."""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SignIn
+from app.second_factors.models import Passkey, RecoveryCode
+from tests.conftest import AuthActions, csrf_token_from
+from tests.support.second_factors import RECOVERY_CODE_PATTERN, add_passkey, passkey_answer
+from tests.support.soft_authenticator import SoftPasskey
+
+
+def browser(app, address="198.51.100.30"):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return AuthActions(app, client)
+
+
+def newest_sign_in(app):
+    with app.app_context():
+        return db.session.scalars(select(SignIn).order_by(SignIn.id.desc())).first().second_factor
+
+
+def test_the_relying_party_comes_from_the_config_never_the_request(signed_in, app):
+    token = csrf_token_from(signed_in.client.get("/account/second-factor"))
+    options = signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token}).get_json()
+    assert options["rp"]["id"] == "sessions.example"
+    assert options["authenticatorSelection"]["residentKey"] == "required"
+    assert options["authenticatorSelection"]["userVerification"] == "required"
+    assert options["user"]["name"] == "alice"
+    # A request for another host name still gets the configured relying party.
+    elsewhere = app.test_client()
+    token = csrf_token_from(elsewhere.get("/auth/login", base_url="http://evil.example"))
+    options = elsewhere.post(
+        "/passkeys/options/sign-in", headers={"X-CSRFToken": token}, base_url="http://evil.example"
+    ).get_json()
+    assert options["rpId"] == "sessions.example" and options["allowCredentials"] == []
+
+
+def test_adding_the_first_passkey_shows_recovery_codes_and_lists_it_by_name(signed_in, app):
+    added = add_passkey(signed_in, SoftPasskey(), name="Work laptop")
+    assert added.status_code == 200
+    assert len(RECOVERY_CODE_PATTERN.findall(added.get_data(as_text=True))) == 10
+    overview = signed_in.client.get("/account/second-factor").get_data(as_text=True)
+    assert "Work laptop" in overview
+    assert "Passkey added" in signed_in.client.get("/account/activity").get_data(as_text=True)
+    second = add_passkey(signed_in, SoftPasskey(), name="Phone")
+    assert second.status_code == 303
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 2 and db.session.query(RecoveryCode).count() == 10
+
+
+def test_adding_a_passkey_needs_a_recent_reauthentication(signed_in, clock):
+    clock.advance(minutes=11)
+    token = csrf_token_from(signed_in.client.get("/account/second-factor"))
+    assert signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token}).status_code == 403
+    added = signed_in.client.post("/account/passkeys", data={"name": "x", "credential": "{}", "csrf_token": token})
+    assert added.status_code == 302 and added.headers["Location"].startswith("/auth/reauth")
+
+
+def test_sign_in_with_a_passkey_alone(signed_in, app):
+    passkey = SoftPasskey()
+    add_passkey(signed_in, passkey)
+    device = browser(app)
+    answer, token = passkey_answer(device.client, passkey, "sign-in")
+    done = device.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
+    assert done.status_code == 303 and done.headers["Location"] == "/dashboard"
+    assert "alice" in device.client.get("/dashboard").get_data(as_text=True)
+    assert newest_sign_in(app) == "passkey"
+
+
+def test_a_passkey_as_the_second_factor_after_the_password(signed_in, app):
+    passkey = SoftPasskey()
+    add_passkey(signed_in, passkey)
+    device = browser(app)
+    assert device.login().headers["Location"] == "/auth/second-factor"
+    assert "Use a passkey" in device.client.get("/auth/second-factor").get_data(as_text=True)
+    answer, token = passkey_answer(device.client, passkey, "second-factor")
+    done = device.client.post("/auth/second-factor/passkey", data={"credential": answer, "csrf_token": token})
+    assert done.status_code == 303 and done.headers["Location"] == "/dashboard"
+    assert newest_sign_in(app) == "passkey"
+
+
+def test_reauthentication_with_a_passkey(signed_in, clock):
+    passkey = SoftPasskey()
+    add_passkey(signed_in, passkey)
+    clock.advance(minutes=11)
+    answer, token = passkey_answer(signed_in.client, passkey, "reauth")
+    done = signed_in.client.post(
+        "/auth/reauth/passkey?next=/account/export", data={"credential": answer, "csrf_token": token}
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/account/export"
+    assert signed_in.client.get("/account/export").status_code == 200
+
+
+def test_removing_the_last_passkey_ends_other_sign_ins_and_the_recovery_codes(signed_in, app):
+    passkey = SoftPasskey()
+    add_passkey(signed_in, passkey)
+    device = browser(app)
+    answer, token = passkey_answer(device.client, passkey, "sign-in")
+    device.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
+    with app.app_context():
+        public_id = db.session.scalar(select(Passkey.public_id))
+    token = csrf_token_from(signed_in.client.get("/account/second-factor"))
+    removed = signed_in.client.post(f"/account/passkeys/{public_id}/remove", data={"csrf_token": token})
+    assert removed.status_code == 303
+    assert device.client.get("/dashboard").status_code == 302
+    assert signed_in.client.get("/dashboard").status_code == 200
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 0 and db.session.query(RecoveryCode).count() == 0
+    assert browser(app, "198.51.100.31").login().headers["Location"] == "/dashboard"
+    # A second click (a new token: the session id, and with it the CSRF secret, changed).
+    token = csrf_token_from(signed_in.client.get("/account/second-factor"))
+    again = signed_in.client.post(f"/account/passkeys/{public_id}/remove", data={"csrf_token": token})
+    assert again.status_code == 303
+
+
+def test_passkeys_are_off_without_a_relying_party(make_app):
+    app = make_app(PUBLIC_BASE_URL=None)
+    client = app.test_client()
+    assert "Sign in with a passkey" not in client.get("/auth/login").get_data(as_text=True)
+    token = csrf_token_from(client.get("/auth/login"))
+    assert client.post("/passkeys/options/sign-in", headers={"X-CSRFToken": token}).status_code == 404
+
+
+def test_malformed_passkey_answers_get_a_4xx(signed_in, app):
+    add_passkey(signed_in, SoftPasskey())
+    device = browser(app)
+    answers = ("", "not json", "[]", '{"id": 1}', '{"id": "AAAA", "rawId": "AAAA", "response": {}}', "x" * 9000)
+    for number, answer in enumerate(answers):
+        # Each from its own address: the per-address limit would answer the sixth with a 429.
+        device.client.environ_base["REMOTE_ADDR"] = f"198.51.100.{40 + number}"
+        token = csrf_token_from(device.client.get("/auth/login"))
+        device.client.post("/passkeys/options/sign-in", headers={"X-CSRFToken": token})
+        response = device.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
+        assert response.status_code in (400, 401, 413), answer[:20]
+
+
+def test_a_cloned_passkey_whose_counter_goes_back_is_refused(signed_in, app):
+    passkey = SoftPasskey()
+    add_passkey(signed_in, passkey)
+    device = browser(app)
+    answer, token = passkey_answer(device.client, passkey, "sign-in")
+    assert device.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token}).status_code == 303
+    clone = browser(app, "198.51.100.32")
+    passkey.count = 0
+    answer, token = passkey_answer(clone.client, passkey, "sign-in")
+    assert clone.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token}).status_code == 401
