@@ -269,6 +269,24 @@ DURATION_SETTINGS = (
 )
 
 
+def _derive_webauthn_settings(config):
+    """The passkeys' relying-party id and origin from PUBLIC_BASE_URL, where not set.
+
+    A relying-party id must be a host name: for an address (``make run``'s 127.0.0.1)
+    passkeys stay off unless both settings are given.
+    """
+    if not config["PUBLIC_BASE_URL"]:
+        return
+    public = urlsplit(config["PUBLIC_BASE_URL"])
+    try:
+        ipaddress.ip_address(public.hostname)
+        return
+    except ValueError:
+        pass
+    config["WEBAUTHN_RP_ID"] = config["WEBAUTHN_RP_ID"] or public.hostname
+    config["WEBAUTHN_ORIGIN"] = config["WEBAUTHN_ORIGIN"] or f"{public.scheme}://{public.netloc}"
+
+
 def load_config(app, overrides=None):
     """Fill ``app.config`` for the environment named by ``APP_ENV`` (default: production).
 
@@ -308,10 +326,7 @@ def load_config(app, overrides=None):
         config["SECRET_KEY"] = _development_secret_key(app)
 
     _check_public_base_url(config["PUBLIC_BASE_URL"])
-    if config["PUBLIC_BASE_URL"]:
-        public = urlsplit(config["PUBLIC_BASE_URL"])
-        config["WEBAUTHN_RP_ID"] = config["WEBAUTHN_RP_ID"] or public.hostname
-        config["WEBAUTHN_ORIGIN"] = config["WEBAUTHN_ORIGIN"] or f"{public.scheme}://{public.netloc}"
+    _derive_webauthn_settings(config)
 
     if env_name == "production":
         problems = fatal_problems(config)

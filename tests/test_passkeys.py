@@ -147,3 +147,10 @@ def test_a_cloned_passkey_whose_counter_goes_back_is_refused(signed_in, app):
     passkey.count = 0
     answer, token = passkey_answer(clone.client, passkey, "sign-in")
     assert clone.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token}).status_code == 401
+
+
+def test_an_address_is_no_relying_party(make_app):
+    assert make_app(PUBLIC_BASE_URL="http://127.0.0.1:5000").config["WEBAUTHN_RP_ID"] is None
+    app = make_app(PUBLIC_BASE_URL="https://sessions.example:8443")
+    assert app.config["WEBAUTHN_RP_ID"] == "sessions.example"
+    assert app.config["WEBAUTHN_ORIGIN"] == "https://sessions.example:8443"

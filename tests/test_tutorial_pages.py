@@ -15,7 +15,7 @@ def test_the_tutorial_index_links_to_every_chapter_and_each_opens(client):
     index = client.get("/tutorial/")
     assert index.status_code == 200
     chapters = [href for href in links(index.get_data(as_text=True)) if re.fullmatch(r"\d\d-[a-z0-9-]+", href)]
-    assert len(chapters) == len(list(TUTORIAL_DIR.glob("[0-9][0-9]-*.md"))) == 16
+    assert len(chapters) == len(list(TUTORIAL_DIR.glob("[0-9][0-9]-*.md"))) == 17
     for chapter in [*chapters, "threat-model"]:
         page = client.get(f"/tutorial/{chapter}")
         assert page.status_code == 200, chapter
@@ -70,4 +70,4 @@ def test_every_chapter_has_its_own_title(client):
         heading = re.search(r"<h1>(.*?)</h1>", html, re.DOTALL).group(1)
         assert title.startswith(re.sub(r"<[^>]+>", "", heading)), chapter
         titles.add(title)
-    assert len(titles) == 18
+    assert len(titles) == 19
