@@ -39,6 +39,8 @@ EVENTS_THAT_MATTER = (
     # Second factors (app/second_factors/): what would let an intruder in without them.
     "second_factor_added",
     "second_factor_removed",
+    "passkey_added",
+    "passkey_removed",
     "recovery_codes_regenerated",
     "recovery_code_used",
     "second_factors_reset",

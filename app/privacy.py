@@ -31,7 +31,8 @@ def cookie_inventory():
             "name": config["VISITOR_COOKIE_NAME"],
             "purpose": _l(
                 "Before you sign in: protects the sign-in and sign-up forms against forgery and carries a "
-                "message to the next page. Signed by the server; it holds nothing about you."
+                "message to the next page; while a sign-in waits for its second factor, a random id, and "
+                "for a passkey, its challenge. Signed by the server; it holds nothing about you."
             ),
             "lifetime": _duration(config["ANONYMOUS_SESSION_LIFETIME"]),
             "flags": session_flags,

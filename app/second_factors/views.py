@@ -52,8 +52,8 @@ def _start_again():
 
 
 def _step_page(user, form, status=200):
-    passkey_form = PasskeyForm(formdata=None) if _passkeys_on() and passkeys.of_user(user.id) else None
-    return render_template("second_factors/step.html", form=form, passkey_form=passkey_form), status
+    offer_passkey = _passkeys_on() and bool(passkeys.of_user(user.id))
+    return render_template("second_factors/step.html", form=form, offer_passkey=offer_passkey), status
 
 
 @bp.route("/auth/second-factor", methods=["GET", "POST"])
@@ -96,7 +96,7 @@ def step_with_passkey():
 def _wrong_second_factor(user, form, message=None):
     security_log.record("second_factor_failed", user_id=user.id)
     if not pending.count_failure():
-        return render_template("second_factors/step.html", form=None, passkey_form=None), 401
+        return render_template("second_factors/step.html", form=None, offer_passkey=False), 401
     if message:
         form.form_errors.append(message)
     return _step_page(user, form, 401)
@@ -216,17 +216,17 @@ def _reauth_page(code_form, status, form=None):
             "auth/reauth.html",
             form=form or ReauthForm(formdata=None),
             code_form=code_form,
-            passkey_form=reauth_forms(current_user.id)["passkey_form"],
+            offer_passkey=reauth_forms(current_user.id)["offer_passkey"],
         ),
         status,
     )
 
 
 def reauth_forms(user_id):
-    """The code and passkey forms of the re-authentication page, for the factors the account has."""
+    """The code form and passkey button of the re-authentication page, for the factors the account has."""
     return {
         "code_form": CodeForm(formdata=None) if enabled_for(user_id) else None,
-        "passkey_form": PasskeyForm(formdata=None) if _passkeys_on() and passkeys.of_user(user_id) else None,
+        "offer_passkey": _passkeys_on() and bool(passkeys.of_user(user_id)),
     }
 
 
