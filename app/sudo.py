@@ -4,7 +4,9 @@ Threat: someone at a signed-in browser left unattended, or holding a stolen sess
 cookie, changes the password, ends the owner's other sessions or deletes the
 account, locking the owner out. These actions need the password to have been
 typed within ``REAUTH_WINDOW`` (10 minutes). A sign-in restored from a remember
-cookie has never typed it, so it always has to.
+cookie has never typed it, so it always has to. Where the account has second
+factors, a code or a passkey confirms it as well (app/second_factors/views.py);
+``mark_password_confirmed`` then records that confirmation under the same key.
 """
 
 from functools import wraps
