@@ -47,6 +47,7 @@ SIGNED_IN_PAGES = [
     "/account/sessions",
     "/account/activity",
     "/account/email",
+    "/account/second-factor",
     "/privacy",
     "/no-such-page",
     "/auth/reauth",
@@ -125,7 +126,7 @@ def test_every_page_passes_axe_and_fits_a_phone(browser, site, axe_script, user,
         for path in SIGNED_IN_PAGES:
             audit.visit(page, path, "signed in")
         # Signing up counts as a fresh password check, so these open without re-authentication.
-        for path in ("/account/password", "/account/delete"):
+        for path in ("/account/password", "/account/delete", "/account/second-factor/app"):
             audit.visit(page, path, "signed in")
         page.goto("/account/password")
         page.locator("main form button[type=submit]").click()
