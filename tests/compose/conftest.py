@@ -12,9 +12,16 @@ import warnings
 import pytest
 import yaml
 
-from tests.compose.engine import COMPOSE_VERSION, Docker, Dockerd, link_compose_plugin
-from tests.compose.stand_ins import ROOT, build_stand_ins
+from tests.compose.engine import COMPOSE_VERSION, TIMINGS, Docker, Dockerd, link_compose_plugin, timed
+from tests.compose.stand_ins import ROOT, build_base, build_stand_ins, images_without_a_stand_in
 from tests.support.tools import require
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMINGS:
+        terminalreporter.write_sep("-", "compose test: where the time went")
+        for step, seconds in TIMINGS:
+            terminalreporter.write_line(f"{seconds:6.1f} s  {step}")
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +43,8 @@ def docker(tmp_path_factory):
             shutil.which("dockerd") is not None,
             "no Docker engine answers and dockerd is not installed (apt-get install docker.io)",
         )
-        engine = Dockerd(tmp_path_factory.mktemp("dockerd")).start(client)
+        with timed("dockerd started"):
+            engine = Dockerd(tmp_path_factory.mktemp("dockerd")).start(client)
     yield client
     if engine is not None:
         engine.stop()
@@ -45,7 +53,13 @@ def docker(tmp_path_factory):
 @pytest.fixture(scope="session")
 def stand_ins(docker, tmp_path_factory):
     """Every image the compose file and the Dockerfile name, present in the engine."""
-    official = build_stand_ins(docker, tmp_path_factory.mktemp("stand-ins"))
+    missing = images_without_a_stand_in()
+    assert missing == [], f"no stand-in in tests/compose/stand-ins for {missing}"
+    directory = tmp_path_factory.mktemp("stand-ins")
+    with timed("stand-in base image (debootstrap; kept for later runs)"):
+        build_base(docker, directory)
+    with timed("stand-in images (docker build; cached after the first run)"):
+        official = build_stand_ins(docker, directory)
     for name in official:
         warnings.warn(f"{name} exists and is not a stand-in: the test uses it as it is", stacklevel=1)
 
@@ -61,6 +75,10 @@ class Project:
 
     def compose(self, *args, **options):
         return self.docker.compose(*args, **options)
+
+    def container(self, short_name):
+        """``web-1`` -> the container's name, as compose names it."""
+        return f"{self.name}-{short_name}"
 
     def owned(self, kind):
         """Ids of this project's containers, volumes or networks, found by compose's label."""

@@ -13,6 +13,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.processes import Process, wait_until
@@ -23,6 +25,19 @@ COMPOSE_VERSION = "2.40.3"
 ENGINE_READY_TIMEOUT = 60
 # Long enough for the first `up`, which builds the app's image with pip.
 COMMAND_TIMEOUT = 900
+
+
+# (step, seconds) for the summary at the end of the run (conftest.py).
+TIMINGS = []
+
+
+@contextmanager
+def timed(step):
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMINGS.append((step, time.monotonic() - started))
 
 
 class CommandFailed(AssertionError):

@@ -13,11 +13,11 @@ official images themselves.
 
 import secrets
 import shlex
-import time
 
 import pytest
 import requests
 
+from tests.compose.engine import CommandFailed, timed
 from tests.compose.stand_ins import ROOT
 from tests.integration.conftest import Browser, csrf_token_from, is_signed_in, sent_to_sign_in, unique_username
 from tests.support.processes import wait_until
@@ -64,12 +64,12 @@ def readme_command(project, command, **options):
 
 
 def containers(project, service=None):
-    """{name: (state, health, exit code)} of the project's containers, or one service's."""
+    """{"web-1": (state, health, exit code), ...} for the project, or for one service."""
     listing = project.compose(
         "ps", "--all", "--format", "{{.Name}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}", *([service] if service else [])
     )
     rows = [line.split("\t") for line in listing.splitlines() if line]
-    return {name: (state, health, int(code)) for name, state, health, code in rows}
+    return {name.removeprefix(f"{project.name}-"): (state, health, int(code)) for name, state, health, code in rows}
 
 
 def wait_until_healthy(project, service):
@@ -80,10 +80,14 @@ def wait_until_healthy(project, service):
     wait_until(healthy, timeout=HEALTHY_TIMEOUT, what=f"every {service} container healthy")
 
 
+def in_the_secrets_volume(project, command):
+    """Run ``command`` in the app-secrets volume, in a one-off make-secrets container."""
+    return project.compose("run", "--rm", "--no-deps", "make-secrets", "sh", "-c", f"cd /run/app-secrets && {command}")
+
+
 def secrets_fingerprint(project):
     """SHA-256 of each file in the app-secrets volume: compared, never printed."""
-    command = f"cd /run/app-secrets && sha256sum {' '.join(SECRET_FILES)}"
-    listing = project.compose("run", "--rm", "--no-deps", "make-secrets", "sh", "-c", command)
+    listing = in_the_secrets_volume(project, f"sha256sum {' '.join(SECRET_FILES)}")
     return {name: digest for digest, name in (line.split() for line in listing.splitlines() if line)}
 
 
@@ -99,7 +103,10 @@ def dashboard_answered_by(site, browser):
     replicas = []
 
     def logged():
-        logs = {name: site.project.docker.run("logs", name) for name in containers(site.project, "web")}
+        logs = {
+            name: site.project.docker.run("logs", site.project.container(name))
+            for name in containers(site.project, "web")
+        }
         replicas[:] = [name for name, log in logs.items() if marker in log]
         return replicas
 
@@ -111,9 +118,8 @@ def dashboard_answered_by(site, browser):
 @pytest.fixture(scope="module")
 def site(project, tmp_path_factory):
     """The project up as `docker compose up` brings it up, its CA trusted by the test."""
-    started = time.monotonic()
-    project.compose("up", "--detach", "--wait")
-    print(f"docker compose up --wait: {time.monotonic() - started:.0f} s")
+    with timed("first docker compose up --wait (builds the app's image)"):
+        project.compose("up", "--detach", "--wait")
     ca = tmp_path_factory.mktemp("caddy") / "root.crt"
 
     def fetch_ca():
@@ -137,19 +143,23 @@ def user(site):
 
 def test_up_runs_every_service_and_makes_the_secrets(site):
     states = containers(site.project)
-    assert states.pop("flask-secure-sessions-make-secrets-1") == ("exited", "", 0)
-    assert states.pop("flask-secure-sessions-migrate-1") == ("exited", "", 0)
-    assert states.pop("flask-secure-sessions-proxy-1")[0] == "running"
-    assert set(states) == {
-        "flask-secure-sessions-web-1",
-        "flask-secure-sessions-web-2",
-        "flask-secure-sessions-redis-1",
-        "flask-secure-sessions-redis-limits-1",
-        "flask-secure-sessions-db-1",
-    }
+    assert states.pop("make-secrets-1") == ("exited", "", 0)
+    assert states.pop("migrate-1") == ("exited", "", 0)
+    assert states.pop("proxy-1")[0] == "running"
+    assert set(states) == {"web-1", "web-2", "redis-1", "redis-limits-1", "db-1"}
     assert all(state == ("running", "healthy", 0) for state in states.values()), states
     made = site.project.compose("logs", "--no-log-prefix", "make-secrets").split("\n")
     assert [line for line in made if line] == ["made secret_key", "made redis_password", "made postgres_password"]
+
+
+def test_no_secret_shows_in_docker_inspect(site):
+    """README: no secret is in the compose file, in a variable or in `docker inspect`."""
+    values = in_the_secrets_volume(site.project, "for name in *; do cat $name; echo; done").split()
+    assert len(values) == 3  # the key and two passwords; no previous keys yet
+    every_container = site.project.compose("ps", "--all", "--quiet").split()
+    inspected = site.project.docker.run("inspect", *every_container)
+    # any() over a generator: a failure must not print the secrets.
+    assert not any(value in inspected for value in values)
 
 
 def test_https_with_the_production_config_and_http_redirects(site):
@@ -165,7 +175,6 @@ def test_https_with_the_production_config_and_http_redirects(site):
 def test_sign_up_then_sign_in(site, user):
     browser, username = user
     browser.register(site, username)
-    assert browser.http.cookies.get_dict().keys() >= {"__Host-session"}
     session_cookie = next(cookie for cookie in browser.http.cookies if cookie.name == "__Host-session")
     assert session_cookie.secure
     assert is_signed_in(browser.get(site, "/dashboard"))
@@ -184,19 +193,19 @@ def test_both_replicas_serve_the_signed_in_user(site, user):
         response, replica = dashboard_answered_by(site, browser)
         assert is_signed_in(response) and username in response.text
         answered.add(replica)
-    assert answered == {"flask-secure-sessions-web-1", "flask-secure-sessions-web-2"}
+    assert answered == {"web-1", "web-2"}
 
 
 def test_stopping_one_replica_keeps_the_user_signed_in(site, user):
     browser, _ = user
-    site.project.docker.run("stop", "flask-secure-sessions-web-1")
+    site.project.docker.run("stop", site.project.container("web-1"))
     try:
         for _ in range(4):
             response, replica = dashboard_answered_by(site, browser)
             assert is_signed_in(response)
-            assert replica == "flask-secure-sessions-web-2"
+            assert replica == "web-2"
     finally:
-        site.project.docker.run("start", "flask-secure-sessions-web-1")
+        site.project.docker.run("start", site.project.container("web-1"))
     wait_until_healthy(site.project, "web")
 
 
@@ -221,12 +230,16 @@ def test_down_then_up_keeps_the_user_signed_in_and_reuses_the_secrets(site, user
     assert is_signed_in(browser.get(site, "/dashboard"))
 
 
-def test_the_readme_step_for_an_older_database_keeps_the_site_working(site, user):
-    """Coming from secrets in .env: the README's ALTER ROLE sets the password the app reads."""
+def test_a_database_with_an_old_password_is_fixed_the_readme_way(site, user):
+    """Coming from secrets in .env (README): the database keeps the password it had, so
+    `migrate` fails to sign in until the README's ALTER ROLE gives it the new one."""
     browser, _ = user
+    site.project.compose("exec", "db", "psql", "-U", "app", "-d", "app", "-c", "ALTER ROLE app PASSWORD 'from-.env'")
+    with pytest.raises(CommandFailed, match=r'"migrate" didn.t complete successfully'):
+        site.project.compose("up", "--detach", "--wait")
     assert "ALTER ROLE" in readme_command(site.project, OLD_DATABASE_PASSWORD)
     site.project.compose("up", "--detach", "--wait")
-    assert containers(site.project, "migrate")["flask-secure-sessions-migrate-1"] == ("exited", "", 0)
+    assert containers(site.project, "migrate")["migrate-1"] == ("exited", "", 0)
     site.wait_until_serving()
     assert is_signed_in(browser.get(site, "/dashboard"))
 
