@@ -24,7 +24,7 @@ from tests.support.processes import wait_until
 
 README = (ROOT / "README.md").read_text()
 # The README's own commands, run as written (each is checked to be in the README).
-TRUST_CADDY = "docker compose exec proxy cat /data/caddy/pki/authorities/local/root.crt"
+TRUST_CADDY = "docker compose exec -T proxy cat /data/caddy/pki/authorities/local/root.crt"
 OLD_DATABASE_PASSWORD = (
     "docker compose exec db sh -c 'echo \"ALTER ROLE app PASSWORD '\"'\"'$(cat /run/app-secrets/postgres_password)'"
     "\"'\"'\" | psql -U app -d app'"
