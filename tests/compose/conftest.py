@@ -13,7 +13,13 @@ import pytest
 import yaml
 
 from tests.compose.engine import COMPOSE_VERSION, TIMINGS, Docker, Dockerd, link_compose_plugin, timed
-from tests.compose.stand_ins import ROOT, build_base, build_stand_ins, images_without_a_stand_in
+from tests.compose.stand_ins import (
+    ROOT,
+    base_image_present,
+    build_base,
+    build_stand_ins,
+    images_without_a_stand_in,
+)
 from tests.support.tools import require
 
 
@@ -27,7 +33,6 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def docker(tmp_path_factory):
     """The docker CLI with Compose v2, talking to a running engine (started here if none)."""
-    require(os.geteuid() == 0, "the compose test starts dockerd and runs debootstrap: run it as root")
     config_dir = tmp_path_factory.mktemp("docker-config")
     try:
         link_compose_plugin(config_dir)
@@ -40,14 +45,18 @@ def docker(tmp_path_factory):
     engine = None
     if not client.answers():
         require(
-            shutil.which("dockerd") is not None,
-            "no Docker engine answers and dockerd is not installed (apt-get install docker.io)",
+            shutil.which("dockerd") is not None and os.geteuid() == 0,
+            "no Docker engine answers, and starting dockerd needs root and Debian's docker.io",
         )
-        with timed("dockerd started"):
-            engine = Dockerd(tmp_path_factory.mktemp("dockerd")).start(client)
-    yield client
-    if engine is not None:
-        engine.stop()
+        engine = Dockerd(tmp_path_factory.mktemp("dockerd"))
+    try:
+        if engine is not None:
+            with timed("dockerd started"):
+                engine.start(client)
+        yield client
+    finally:
+        if engine is not None:
+            engine.stop()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +64,10 @@ def stand_ins(docker, tmp_path_factory):
     """Every image the compose file and the Dockerfile name, present in the engine."""
     missing = images_without_a_stand_in()
     assert missing == [], f"no stand-in in tests/compose/stand-ins for {missing}"
+    require(
+        base_image_present(docker) or (shutil.which("debootstrap") is not None and os.geteuid() == 0),
+        "the stand-ins' base image is made by debootstrap, as root (apt-get install debootstrap)",
+    )
     directory = tmp_path_factory.mktemp("stand-ins")
     with timed("stand-in base image (debootstrap; kept for later runs)"):
         build_base(docker, directory)
@@ -96,7 +109,11 @@ class Project:
         }
 
     def remove_everything_since(self, before):
-        """After ``down``: whatever a failed step left, and the images the builds made."""
+        """After ``down``: whatever a failed step left, and the images the builds made.
+
+        The engine is taken to be this test's alone while it runs: anything new in it
+        since ``before`` is the test's doing.
+        """
         now = self.everything()
         for kind, command in (
             ("containers", ("rm", "--force", "--volumes")),

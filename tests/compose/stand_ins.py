@@ -71,9 +71,13 @@ def debian_mirror():
     return output[0]
 
 
+def base_image_present(docker):
+    return bool(docker.run("image", "ls", "--quiet", BASE_IMAGE).strip())
+
+
 def build_base(docker, directory):
     """The minimal Debian base every stand-in starts from, kept once built (about 40 s)."""
-    if docker.run("image", "ls", "--quiet", BASE_IMAGE).strip():
+    if base_image_present(docker):
         return
     rootfs = Path(directory) / "rootfs"
     result = subprocess.run(

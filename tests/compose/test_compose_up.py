@@ -103,11 +103,11 @@ def dashboard_answered_by(site, browser):
     replicas = []
 
     def logged():
-        logs = {
-            name: site.project.docker.run("logs", site.project.container(name))
+        replicas[:] = [
+            name
             for name in containers(site.project, "web")
-        }
-        replicas[:] = [name for name, log in logs.items() if marker in log]
+            if marker in site.project.docker.run("logs", site.project.container(name))
+        ]
         return replicas
 
     wait_until(logged, timeout=10, what="the request in a replica's access log")
