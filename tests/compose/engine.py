@@ -66,13 +66,12 @@ class Docker:
             "COMPOSE_PROGRESS": "plain",
         }
 
-    def run(self, *args, check=True, timeout=COMMAND_TIMEOUT, stdin=None):
+    def run(self, *args, check=True, timeout=COMMAND_TIMEOUT):
         """``docker ARGS``; returns stdout. Fails with everything it printed if ``check``."""
         result = subprocess.run(
             [self.binary, *args],
             cwd=self.root,
             env=self.environment,
-            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,

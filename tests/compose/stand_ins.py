@@ -104,8 +104,9 @@ def build_base(docker, directory):
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
     # The downloaded packages and lists: the stand-ins fetch fresh lists.
-    for leftover in (*(rootfs / "var/cache/apt/archives").glob("*.deb"), rootfs / "var/lib/apt/lists"):
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    for package in (rootfs / "var/cache/apt/archives").glob("*.deb"):
+        package.unlink()
+    shutil.rmtree(rootfs / "var/lib/apt/lists")
     archive = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
     try:
         subprocess.run(
