@@ -22,7 +22,7 @@ test-postgres: $(VENV)/installed-dev translations
 
 # docker-compose.yml as it is, run by a real Docker engine with local stand-ins for the
 # official images (tests/compose; as root, with Debian's docker.io and debootstrap; about
-# 4 minutes the first time). -x: each step needs the one before it.
+# 5 minutes the first time, 3 later). -x: each step needs the one before it.
 compose-test: $(VENV)/installed-compose
 	$(BIN)/python -m pytest -x --durations=0 tests/compose
 
