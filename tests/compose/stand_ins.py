@@ -29,6 +29,7 @@ STAND_INS = {
     "redis:7-alpine": "redis",
     "postgres:16-alpine": "postgres",
     "caddy:2-alpine": "caddy",
+    "axllent/mailpit:v1.21": "mailpit",
 }
 BASE_IMAGE = "flask-secure-sessions/stand-in-base:bookworm"
 # Set on every stand-in, so that the test can tell one from an official image.

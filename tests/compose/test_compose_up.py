@@ -11,15 +11,24 @@ compose file, the Dockerfile, the Caddyfile and deploy/make-secrets.sh, not the
 official images themselves.
 """
 
+import re
 import secrets
 import shlex
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from tests.compose.engine import CommandFailed, timed
 from tests.compose.stand_ins import ROOT
-from tests.integration.conftest import Browser, csrf_token_from, is_signed_in, sent_to_sign_in, unique_username
+from tests.integration.conftest import (
+    PASSWORD,
+    Browser,
+    csrf_token_from,
+    is_signed_in,
+    sent_to_sign_in,
+    unique_username,
+)
 from tests.support.processes import wait_until
 
 README = (ROOT / "README.md").read_text()
@@ -33,6 +42,8 @@ ROTATE_KEY = "docker compose run --rm make-secrets sh /make-secrets.sh /run/app-
 DROP_OLD_KEYS = "docker compose run --rm make-secrets sh /make-secrets.sh /run/app-secrets drop-old-keys"
 RESTART_WEB = "docker compose restart web"
 SECRET_FILES = ("secret_key", "previous_secret_keys", "redis_password", "postgres_password")
+# The mail catcher's web inbox, published on this machine only.
+INBOX = "http://127.0.0.1:8025"
 # Time for replicas to pass their health check after a (re)start.
 HEALTHY_TIMEOUT = 120
 
@@ -146,6 +157,7 @@ def test_up_runs_every_service_and_makes_the_secrets(site):
     assert states.pop("make-secrets-1") == ("exited", "", 0)
     assert states.pop("migrate-1") == ("exited", "", 0)
     assert states.pop("proxy-1")[0] == "running"
+    assert states.pop("mail-1")[0] == "running"  # no health check, like the proxy
     assert set(states) == {"web-1", "web-2", "redis-1", "redis-limits-1", "db-1"}
     assert all(state == ("running", "healthy", 0) for state in states.values()), states
     made = site.project.compose("logs", "--no-log-prefix", "make-secrets").split("\n")
@@ -164,7 +176,7 @@ def test_no_secret_shows_in_docker_inspect(site):
 
 def test_https_with_the_production_config_and_http_redirects(site):
     answer = requests.get(site.url + "/healthz", verify=str(site.ca), timeout=10)
-    assert answer.json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok"}
+    assert answer.json() == {"status": "ok", "redis": "ok", "rate_limits": "ok", "database": "ok", "mail": "ok"}
     # The compose file's own setting reached the app.
     assert answer.headers["Strict-Transport-Security"] == "max-age=300"
     plain = requests.get("http://localhost/", allow_redirects=False, timeout=10)
@@ -184,6 +196,31 @@ def test_sign_up_then_sign_in(site, user):
     dashboard = browser.get(site, "/dashboard")
     assert is_signed_in(dashboard)
     assert username in dashboard.text
+
+
+def test_a_confirmation_email_reaches_the_local_inbox_and_its_link_works(site):
+    """Sign-up with an address: the app sends through the mail service, the inbox shows it."""
+    browser, address = Browser(site.ca), f"{unique_username('mail')}@example.org"
+    response = browser.submit(
+        site,
+        "/auth/register",
+        {"username": unique_username("mail"), "password": PASSWORD, "confirm": PASSWORD, "email": address},
+    )
+    assert response.status_code == 303
+
+    def message_to_the_address():
+        listed = requests.get(INBOX + "/api/v1/messages", timeout=10).json()["messages"]
+        return next((entry for entry in listed if address in [to["Address"] for to in entry["To"]]), None)
+
+    # Sent off the request path: it arrives a moment after the answer.
+    wait_until(lambda: message_to_the_address() is not None, timeout=30, what="the confirmation email")
+    text = requests.get(f"{INBOX}/api/v1/message/{message_to_the_address()['ID']}", timeout=10).json()["Text"]
+    link = re.search(r"https://localhost(/email/confirm\?token=\S+)", text)
+    assert link, "no confirmation link built from FLASK_PUBLIC_BASE_URL"
+    path, token = link.group(1), parse_qs(urlsplit(link.group(1)).query)["token"][0]
+    assert browser.submit(site, path, {"token": token}).status_code == 200
+    assert address in browser.get(site, "/account/email").text
+    browser.http.close()
 
 
 def test_both_replicas_serve_the_signed_in_user(site, user):
