@@ -103,9 +103,13 @@ class SignedInUser(UserMixin):
 
     @cached_property
     def record(self):
-        """The ``User`` row; raises ``SignInChanged`` if the account was deleted meanwhile."""
+        """The ``User`` row; raises ``SignInChanged`` if the account was deleted meanwhile.
+
+        The random ``public_id`` must match too: SQLite hands a deleted account's
+        integer id to the next new one.
+        """
         user = db.session.get(User, self.id)
-        if user is None:
+        if user is None or user.public_id != self.public_id:
             raise SignInChanged()
         return user
 

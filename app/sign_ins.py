@@ -175,19 +175,26 @@ def _activate(user, record, remember, **changes):
 def _move_session(state, **changes):
     """Move this browser to a new session id and record it, with ``changes``, on the sign-in.
 
-    The new entry is in the store before the row names it, and the old one goes only
+    A sign-in has one stored session at a time: the one its row names. The new entry is
+    in the store before the row names it, and the entry the row named before goes only
     after: whichever moment a sign-out from elsewhere lands, it finds and deletes the
-    entry that the row names, and nothing is left alive.
+    entry that the row names, and nothing is left alive. Threat: a second live session
+    for one sign-in (a remember cookie restoring while a copy of the old session is
+    still in use), which the row would no longer name, so that no sign-out could end it.
     """
     old_sid = sessions.move_to_new_id()
     try:
-        _update_or_raise(state, session_hash=sessions.current_session_hash(), **changes)
+        replaced = db.session.scalar(
+            select(SignIn.session_hash).where(SignIn.id == state.id, SignIn.token_hash == state.token_hash)
+        )
+        _update_or_raise(state, expected_session_hash=replaced, session_hash=sessions.current_session_hash(), **changes)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         sessions.abandon_new_id(old_sid)
         raise
     sessions.forget_old_id(old_sid)
+    sessions.delete_stored_sessions([replaced])
 
 
 def _check_password_unchanged(user_id, password_version):
@@ -204,11 +211,15 @@ def _check_password_unchanged(user_id, password_version):
         raise SignInChanged()
 
 
-def _update_or_raise(record, **values):
-    """Change ``record`` only while it still holds the token this request came with."""
-    changed = db.session.execute(
-        update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash).values(**values)
-    ).rowcount
+def _update_or_raise(record, expected_session_hash=None, **values):
+    """Change ``record`` only while it still holds the token this request came with.
+
+    With ``expected_session_hash``, also only while it still names that session.
+    """
+    query = update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash)
+    if expected_session_hash is not None:
+        query = query.where(SignIn.session_hash == expected_session_hash)
+    changed = db.session.execute(query.values(**values)).rowcount
     if not changed:
         raise SignInChanged()
 
