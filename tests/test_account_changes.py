@@ -195,3 +195,30 @@ def test_sign_ins_made_with_a_changed_password_are_not_listed_as_live(app, auth)
         db.session.commit()
         user = db.session.query(User).one()
         assert sign_ins.live_sign_ins(user) == []
+
+
+def test_of_two_password_writes_at_once_the_one_reported_as_done_is_the_one_that_works(app, devices, monkeypatch):
+    """Another request (a change elsewhere, a reset) sets the password while this change hashes.
+
+    The first to write wins; the change that finds the password changed under it
+    writes nothing and answers 409, so what the user is told matches what works.
+    """
+    owner, _ = devices
+    real_hash = passwords.hash_password
+    theirs = "the password that landed first"
+
+    def other_request_writes_meanwhile(password):
+        hashed = real_hash(password)
+        with db.engine.begin() as other_connection:
+            other_connection.execute(
+                update(User).values(password_hash=real_hash(theirs), password_version=User.password_version + 1)
+            )
+        return hashed
+
+    monkeypatch.setattr(passwords, "hash_password", other_request_writes_meanwhile)
+    answer = change_password(owner)
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
+    assert AuthActions(app, app.test_client()).login(password=theirs).status_code == 303

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .. import account_throttle, activity_log, data_export, passwords, rate_limits, recovery, security_log, sign_ins
 from ..extensions import db
@@ -105,12 +105,20 @@ def change_password():
     if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
     user = current_user.record
-    user.password_hash = passwords.hash_password(form.new_password.data)
-    # Counted up in SQL: two changes at the same moment both count.
-    user.password_version = User.password_version + 1
-    db.session.flush()
+    new_version = current_user.password_version + 1
+    # Only over the password this sign-in was made with: a change or reset by another
+    # request that lands first wins, and this one answers 409 instead of overwriting it.
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_version == current_user.password_version)
+        .values(password_hash=passwords.hash_password(form.new_password.data), password_version=new_version)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        raise sign_ins.SignInChanged()
+    db.session.refresh(user)
     ended = sign_ins.end_all_for(user, keep=current_user.sign_in)
-    sign_ins.restart_current_sign_in(password_version=user.password_version)
+    sign_ins.restart_current_sign_in(password_version=new_version)
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
