@@ -60,14 +60,23 @@ def pending_report(token):
 
 
 def report(token):
-    """End the sign-in the link names: the account's address (for the reset offer), or ``None``."""
+    """End the sign-in the link names and every one since: the address (for the reset offer), or ``None``.
+
+    Threat: the intruder signs in again from the same browser before the owner reads the
+    alert. That browser is a known device by then, so the later sign-ins sent no alert of
+    their own; they started after the reported one, and end with it. Only a new password
+    keeps the intruder out for good, which the page offers.
+    """
     row = tokens.consume(token, tokens.NOT_ME)
     record = row and _sign_in(row.user_id, row.sign_in_public_id)
     if record is None:
         db.session.commit()
         return None
-    sign_ins.end([record])
-    security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id)
+    since = db.session.scalars(
+        select(SignIn).where(SignIn.user_id == row.user_id, SignIn.created_at >= record.created_at)
+    ).all()
+    sign_ins.end(since)
+    security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id, sign_ins_ended=len(since))
     return row.address
 
 
