@@ -112,3 +112,24 @@ def test_this_was_not_me_also_ends_the_sign_ins_made_since_from_the_now_known_br
     with app.app_context():
         assert [record.user_id for record in db.session.query(SignIn)] == [1]  # alice's own, older one
     assert alice.client.get("/dashboard").status_code == 200
+
+
+def test_an_intruder_who_signs_out_before_the_alert_goes_is_reported_all_the_same(app, alice, mailbox, monkeypatch):
+    """Signed in, took the export, signed out: the owner hears of it, with the way to a new password."""
+    from app.recovery import new_device
+
+    queued = []
+    monkeypatch.setattr(new_device.mail, "send_later", lambda job, *args: queued.append((job, args)))
+    intruder = stranger(app)
+    intruder.login()
+    intruder.logout()
+    monkeypatch.undo()
+    assert len(queued) == 1
+    job, args = queued[0]
+    with app.app_context():
+        job(*args)
+
+    (alert,) = alerts(mailbox)
+    assert "198.51.100.7" in alert.body
+    assert link(alert, "/auth/forgot")
+    assert "/auth/not-me" not in alert.body
