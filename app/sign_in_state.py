@@ -58,9 +58,9 @@ class SignInState:
             user_id=user.id,
             user_public_id=user.public_id,
             username=user.username,
-            created_at=_whole_seconds(record.created_at),
-            last_seen_at=_whole_seconds(record.last_seen_at),
-            expires_at=_whole_seconds(record.expires_at),
+            created_at=whole_seconds(record.created_at),
+            last_seen_at=whole_seconds(record.last_seen_at),
+            expires_at=whole_seconds(record.expires_at),
             ip_address=record.ip_address,
         )
 
@@ -124,5 +124,5 @@ class SignInChanged(Exception):
     """
 
 
-def _whole_seconds(moment):
+def whole_seconds(moment):
     return moment.replace(microsecond=0)

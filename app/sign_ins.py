@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 from . import clock, cookies, security_log, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
-from .sign_in_state import SignedInUser, SignInChanged, SignInState
+from .sign_in_state import SignedInUser, SignInChanged, SignInState, whole_seconds
 from .tokens import new_token, sha256_hex
 
 
@@ -125,16 +125,13 @@ def renew_current_sign_in():
     _activate(current_user, current_user.sign_in, remember=current_user.sign_in.remember)
 
 
-def renew_session_id(**changes):
-    """A new session id for the current sign-in (re-authentication, remember-me).
+def renew_session_id():
+    """A new session id for the current sign-in (re-authentication).
 
-    ``changes`` go to the sign-in's columns as well. Raises ``SignInChanged`` if the
-    sign-in ended meanwhile.
+    Raises ``SignInChanged`` if the sign-in ended meanwhile.
     """
     state = current_user.sign_in
-    _move_session(state, **changes)
-    for name, value in changes.items():
-        setattr(state, name, value)
+    _move_session(state)
     state.save_to(session)
 
 
@@ -306,22 +303,30 @@ def load_user(token):
 
 
 def _restore(token):
-    """The user of the sign-in that ``token`` (from a remember cookie) belongs to."""
+    """The user of the sign-in that ``token`` (from a remember cookie) belongs to, in a new session.
+
+    The sign-in moves to a fresh session id (threat: session fixation through whatever
+    the browser had before). If another request restored, renewed or ended it in the
+    meantime (two tabs opening at once, a sign-out elsewhere), this request goes on as
+    a visitor's rather than failing: it is only loading the user.
+    """
     record = SignIn.find_by_token(token)
-    if record is not None and (has_timed_out(record, clock.utcnow()) or predates_password_change(record)):
+    now = clock.utcnow()
+    if record is not None and (has_timed_out(record, now) or predates_password_change(record)):
         end([record])
         record = None
     if record is None:
         return None
-    return SignedInUser(SignInState.of(record, record.user), token)
-
-
-def renew_session_after_remember(sender, user, **extra):
-    """A remember cookie just restored a sign-in: move it to a fresh session id.
-
-    Threat: session fixation through the session the visitor already had.
-    """
-    renew_session_id(last_seen_at=clock.utcnow())
+    state = SignInState.of(record, record.user)
+    try:
+        _move_session(state, last_seen_at=now)
+    except SignInChanged:
+        for key in ("_user_id", "_fresh"):
+            session.pop(key, None)
+        return None
+    state.last_seen_at = whole_seconds(now)
+    state.save_to(session)
+    return SignedInUser(state, token)
 
 
 def idle_deadline(record):
