@@ -242,23 +242,28 @@ def forget_remember_cookie(response):
     cookies.expire(response, current_app.config["REMEMBER_COOKIE_NAME"])
 
 
-def end(records):
-    """End sign-ins: delete their rows and their entries in the session store."""
+def end(records, commit=True):
+    """End sign-ins: delete their rows and their entries in the session store.
+
+    With ``commit=False`` the rows go with the caller's transaction, so that a change
+    made together with them (a new password) lands all at once or not at all.
+    """
     # One statement: a row that another request ended a moment ago is simply not
     # deleted again, and its session was ended by that request.
     ids = [record.id for record in records]
     ended = db.session.scalars(delete(SignIn).where(SignIn.id.in_(ids)).returning(SignIn.session_hash)).all()
     sessions.delete_stored_sessions(ended)
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
-def end_all_for(user, keep=None):
-    """End every sign-in of ``user`` except ``keep``; return how many ended."""
+def end_all_for(user, keep=None, commit=True):
+    """End every sign-in of ``user`` except ``keep``; return how many ended (``commit`` as for ``end``)."""
     query = select(SignIn).where(SignIn.user_id == user.id)
     if keep is not None:
         query = query.where(SignIn.id != keep.id)
     others = db.session.scalars(query).all()
-    end(others)
+    end(others, commit=commit)
     return len(others)
 
 

@@ -222,3 +222,26 @@ def test_of_two_password_writes_at_once_the_one_reported_as_done_is_the_one_that
     assert answer.status_code == 409
     assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
     assert AuthActions(app, app.test_client()).login(password=theirs).status_code == 303
+
+
+def test_a_password_change_from_a_sign_in_ended_meanwhile_changes_nothing(app, devices, monkeypatch):
+    """The owner ends this device from another one while it changes the password: the
+    answer is a 409, and it must be true: the password is the old one."""
+    from sqlalchemy import delete
+
+    changer, _ = devices
+    real_hash = passwords.hash_password
+
+    def this_sign_in_ended_meanwhile(password):
+        hashed = real_hash(password)
+        with db.engine.begin() as other_process:
+            other_process.execute(delete(SignIn).where(SignIn.id == 1))
+        return hashed
+
+    monkeypatch.setattr(passwords, "hash_password", this_sign_in_ended_meanwhile)
+    answer = change_password(changer)
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
+    assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 303

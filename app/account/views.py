@@ -116,9 +116,11 @@ def change_password():
     if not changed:
         db.session.rollback()
         raise sign_ins.SignInChanged()
-    db.session.refresh(user)
-    ended = sign_ins.end_all_for(user, keep=current_user.sign_in)
+    # One transaction, committed by the restart: if this sign-in was ended meanwhile
+    # (a revocation, "sign out everywhere else"), the new password does not land either.
+    ended = sign_ins.end_all_for(user, keep=current_user.sign_in, commit=False)
     sign_ins.restart_current_sign_in(password_version=new_version)
+    db.session.refresh(user)
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
