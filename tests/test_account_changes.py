@@ -245,3 +245,27 @@ def test_a_password_change_from_a_sign_in_ended_meanwhile_changes_nothing(app, d
     assert answer.status_code == 409
     assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
     assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 303
+
+
+def test_an_account_deletion_racing_a_password_reset_deletes_nothing(app, devices, monkeypatch):
+    """The password was right when checked, then a reset landed: the reset wins."""
+    owner, _ = devices
+    real_verify = passwords.verify_password
+
+    def reset_lands_meanwhile(password_hash, password):
+        matches = real_verify(password_hash, password)
+        with db.engine.begin() as other_process:
+            other_process.execute(
+                update(User).values(password_hash=hash_password(NEW), password_version=User.password_version + 1)
+            )
+        return matches
+
+    page = owner.client.get("/account/delete")
+    monkeypatch.setattr(passwords, "verify_password", reset_lands_meanwhile)
+    answer = owner.client.post("/account/delete", data={"password": OLD, "csrf_token": csrf_token_from(page)})
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 303

@@ -141,16 +141,22 @@ def delete_account():
     if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
     user = current_user.record
-    response = redirect(url_for("main.index"), 303)
-    sign_ins.sign_out(response)
-    sign_ins.end_all_for(user)
-    # Statements, not ORM deletes: a second click that deleted the account a moment
-    # ago leaves nothing to delete, which is no error.
+    # One transaction, and only over the password just confirmed: a reset or a change
+    # that lands first wins, and this answers 409 having deleted nothing.
+    sign_ins.end_all_for(user, commit=False)
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
     recovery.forget_account(user.id)
-    db.session.execute(delete(User).where(User.id == user.id))
+    deleted = db.session.execute(
+        delete(User).where(User.id == user.id, User.password_version == current_user.password_version)
+    ).rowcount
+    if not deleted:
+        db.session.rollback()
+        raise sign_ins.SignInChanged()
     db.session.commit()
     security_log.record("account_deleted", deleted_user_id=user.id)
+    response = redirect(url_for("main.index"), 303)
+    # This browser's cookies; its sign-in went with the others above.
+    sign_ins.sign_out(response)
     return response
 
 
