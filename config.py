@@ -11,8 +11,8 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import ClassVar, NamedTuple
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from dotenv import load_dotenv
 
@@ -316,6 +316,10 @@ def load_config(app, overrides=None):
     config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(
         config["SQLALCHEMY_DATABASE_URI"] or f"sqlite:///{Path(app.instance_path) / 'app.db'}"
     )
+    for setting in ("REDIS_URL", "RATE_LIMIT_REDIS_URL"):
+        problem = config[setting] and redis_url_problem(config[setting])
+        if problem:
+            raise InsecureConfigError(f"{setting} {problem}")
     if config["REDIS_URL"]:
         config["SESSION_TYPE"] = "redis"
         config["RATELIMIT_STORAGE_URI"] = config["RATE_LIMIT_REDIS_URL"] or config["REDIS_URL"]
@@ -417,6 +421,71 @@ def _check_public_base_url(url):
     parts = urlsplit(str(url))
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise InsecureConfigError(f"PUBLIC_BASE_URL={url!r} is not an http(s) address like https://example.org")
+
+
+SENTINEL_SCHEME = "redis+sentinel"
+CLUSTER_SCHEME = "redis+cluster"
+# The forms of REDIS_URL and RATE_LIMIT_REDIS_URL that app/redis_connection.py knows.
+REDIS_SCHEMES = ("redis", "rediss", "unix", SENTINEL_SCHEME, CLUSTER_SCHEME)
+
+
+class NodeListUrl(NamedTuple):
+    """A ``redis+sentinel://`` or ``redis+cluster://`` URL taken apart."""
+
+    nodes: list  # (host, port) of every node named
+    auth: dict  # "username" and "password" if given, percent-decoded
+    name: str  # the path: Sentinel's service name, empty for a cluster
+
+
+def parse_node_list_url(url):
+    """``scheme://[user:password@]host:port[,host:port...][/name]`` -> ``NodeListUrl``.
+
+    Raises ValueError that says what is wrong without quoting the URL, which may
+    hold a password: the message ends up in logs and on the terminal.
+    """
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    auth = {}
+    if credentials:
+        username, _, password = credentials.partition(":")
+        if username:
+            auth["username"] = unquote(username)
+        if password:
+            auth["password"] = unquote(password)
+    nodes = []
+    addresses = hosts.split(",")
+    for number, host_port in enumerate(addresses, 1):
+        host, _, port = host_port.strip().rpartition(":")
+        host = host.strip("[]")  # an IPv6 address in brackets
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            # By position only: a password with an unquoted "/" or "@" spills into this part.
+            raise ValueError(f"needs host:port for every node (node {number} of {len(addresses)} lacks it)")
+        nodes.append((host, int(port)))
+    if parts.query or parts.fragment:
+        raise ValueError("takes no options after the addresses")
+    return NodeListUrl(nodes, auth, parts.path.strip("/"))
+
+
+def redis_url_problem(url):
+    """What is wrong with a Redis URL, as the end of a sentence, or None.
+
+    Checked when the app is made, so that a typo stops it with one clear line
+    instead of a traceback from deep inside a Redis client on the first request.
+    """
+    try:
+        scheme = urlsplit(url).scheme
+        if scheme not in REDIS_SCHEMES:
+            return "must start with " + ", ".join(f"{known}://" for known in REDIS_SCHEMES)
+        if scheme not in (SENTINEL_SCHEME, CLUSTER_SCHEME):
+            return None
+        parsed = parse_node_list_url(url)
+    except ValueError as error:
+        return str(error)
+    if scheme == SENTINEL_SCHEME and not parsed.name:
+        return "needs the service name as its path: redis+sentinel://host:port[,host:port...]/service"
+    if scheme == CLUSTER_SCHEME and parsed.name:
+        return "names no database: a cluster has only one (redis+cluster://host:port[,host:port...])"
+    return None
 
 
 def fatal_problems(config):

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from flask import Flask
-from flask_login import user_loaded_from_cookie
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
@@ -97,7 +96,6 @@ def register_extensions(app):
     i18n.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(sign_ins.load_user)
-    user_loaded_from_cookie.connect(sign_ins.renew_session_after_remember, app)
 
 
 def register_blueprints(app):

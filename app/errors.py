@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import (
@@ -21,7 +20,7 @@ from werkzeug.exceptions import (
     TooManyRequests,
 )
 
-from . import rate_limits, security_log, sessions, sign_ins
+from . import rate_limits, redis_connection, security_log, sessions, sign_ins
 from .extensions import db, limiter, login_manager
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
@@ -45,6 +44,9 @@ PAGES = {
     ),
 }
 
+# A store or the database out of reach: "try again shortly", never a 500.
+OUTAGES = (*redis_connection.ERRORS, OperationalError)
+
 
 def init_app(app):
     app.register_error_handler(HTTPException, render_http_error)
@@ -52,8 +54,8 @@ def init_app(app):
     app.register_error_handler(SecurityError, render_untrusted_host)
     app.register_error_handler(TooManyRequests, render_too_many_requests)
     # Outages raised inside a view: the same 503 as a store that failed to open.
-    app.register_error_handler(RedisError, render_unavailable)
-    app.register_error_handler(OperationalError, render_unavailable)
+    for outage in OUTAGES:
+        app.register_error_handler(outage, render_unavailable)
     # Two requests changed the same sign-in or account at once: the first one won.
     for conflict in (sign_ins.SignInChanged, StaleDataError, ObjectDeletedError, IntegrityError):
         app.register_error_handler(conflict, render_conflict)
@@ -164,7 +166,7 @@ def render_internal_error(error):
     if isinstance(error.original_exception, sessions.SessionStoreUnavailable):
         # Do not try to save the same session again with the 503 page.
         session.store_unavailable = True
-    if isinstance(error.original_exception, (sessions.SessionStoreUnavailable, RedisError, OperationalError)):
+    if isinstance(error.original_exception, (sessions.SessionStoreUnavailable, *OUTAGES)):
         return render_unavailable(error)
     g._login_user = login_manager.anonymous_user()
     try:

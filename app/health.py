@@ -18,6 +18,9 @@ health check said "ok". Now each dependency has a state:
   or did not answer), ``unconfigured`` (no sender address or base URL), or
   ``outbox`` (files in instance/outbox/, the development setup).
 
+On a Redis Cluster, ``ok`` means that every primary answers: one stopped primary
+holds a share of the sessions and counters, so the cluster is degraded.
+
 ``check()`` probes all three, for ``/healthz``: ``{"status": "ok" or "degraded",
 "redis": ..., "rate_limits": ..., "database": ..., "mail": ...}``, degraded (and a 503) as soon
 as one state is not in ``HEALTHY``.
@@ -34,10 +37,10 @@ import threading
 
 from flask import current_app
 from limits.storage import MemoryStorage
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import redis_connection
 from .extensions import db, limiter
 
 HEALTHY = {"ok", "embedded", "disabled", "outbox"}
@@ -101,11 +104,7 @@ def _session_store():
     client = current_app.extensions.get("redis")
     if client is None:
         return "embedded"
-    try:
-        client.ping()
-    except RedisError:
-        return "unreachable"
-    return "ok"
+    return "ok" if _answers(client) else "unreachable"
 
 
 def _rate_limits():
@@ -114,11 +113,20 @@ def _rate_limits():
         return "disabled"
     if isinstance(limiter.storage, MemoryStorage):
         return "embedded"
-    if not limiter.storage.check():
+    if not _answers(limiter.storage.get_connection()):
         return "unreachable"
     if _counting_in_fallback():
         return "fallback"
     return "ok"
+
+
+def _answers(client):
+    # On a cluster, every primary: each holds a share of the sessions and counters.
+    try:
+        redis_connection.ping(client)
+    except redis_connection.ERRORS:
+        return False
+    return True
 
 
 def _database():

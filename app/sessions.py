@@ -23,7 +23,8 @@ On top of Flask-Session this module adds:
 - a store outage that becomes a friendly 503 instead of a hung or crashed request.
 """
 
-import redis
+import warnings
+
 from cachelib.file import FileSystemCache
 from flask import abort, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -195,12 +196,15 @@ class _HardenedSessions:
 
 
 class RedisSessions(_HardenedSessions, RedisSessionInterface):
-    store_errors = (redis.exceptions.RedisError,)
+    store_errors = redis_connection.ERRORS
 
     def __init__(self, app, client, **kwargs):
-        super().__init__(app, client=client, **kwargs)
-        # Flask-Session swaps anything but a plain redis.Redis for one on localhost;
-        # a RedisCluster client serves the same commands, so keep the one given.
+        with warnings.catch_warnings():
+            # Flask-Session warns that it swaps anything but a plain redis.Redis for a
+            # client on localhost; a RedisCluster serves the same commands, and the
+            # line below puts it back, so the warning would only mislead.
+            warnings.filterwarnings("ignore", "No valid Redis instance provided", RuntimeWarning)
+            super().__init__(app, client=client, **kwargs)
         self.client = client
         self.visitor_cookies = VisitorCookies()
 
@@ -211,7 +215,7 @@ class RedisSessions(_HardenedSessions, RedisSessionInterface):
         self.client.set(store_id, self.serializer.encode(session), ex=lifetime, xx=True)
 
     def ping(self):
-        self.client.ping()
+        redis_connection.ping(self.client)
 
 
 class FileSessions(_HardenedSessions, CacheLibSessionInterface):

@@ -60,9 +60,9 @@ class SignInState:
             user_id=user.id,
             user_public_id=user.public_id,
             username=user.username,
-            created_at=_whole_seconds(record.created_at),
-            last_seen_at=_whole_seconds(record.last_seen_at),
-            expires_at=_whole_seconds(record.expires_at),
+            created_at=whole_seconds(record.created_at),
+            last_seen_at=whole_seconds(record.last_seen_at),
+            expires_at=whole_seconds(record.expires_at),
             ip_address=record.ip_address,
             second_factor=record.second_factor,
         )
@@ -106,9 +106,13 @@ class SignedInUser(UserMixin):
 
     @cached_property
     def record(self):
-        """The ``User`` row; raises ``SignInChanged`` if the account was deleted meanwhile."""
+        """The ``User`` row; raises ``SignInChanged`` if the account was deleted meanwhile.
+
+        The random ``public_id`` must match too: SQLite hands a deleted account's
+        integer id to the next new one.
+        """
         user = db.session.get(User, self.id)
-        if user is None:
+        if user is None or user.public_id != self.public_id:
             raise SignInChanged()
         return user
 
@@ -123,5 +127,5 @@ class SignInChanged(Exception):
     """
 
 
-def _whole_seconds(moment):
+def whole_seconds(moment):
     return moment.replace(microsecond=0)

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select, update
 from . import clock, cookies, second_factors, security_log, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
-from .sign_in_state import SignedInUser, SignInChanged, SignInState
+from .sign_in_state import SignedInUser, SignInChanged, SignInState, whole_seconds
 from .tokens import new_token, sha256_hex
 
 
@@ -128,16 +128,13 @@ def renew_current_sign_in(**changes):
     _activate(current_user, current_user.sign_in, remember=current_user.sign_in.remember, **changes)
 
 
-def renew_session_id(**changes):
-    """A new session id for the current sign-in (re-authentication, remember-me).
+def renew_session_id():
+    """A new session id for the current sign-in (re-authentication).
 
-    ``changes`` go to the sign-in's columns as well. Raises ``SignInChanged`` if the
-    sign-in ended meanwhile.
+    Raises ``SignInChanged`` if the sign-in ended meanwhile.
     """
     state = current_user.sign_in
-    _move_session(state, **changes)
-    for name, value in changes.items():
-        setattr(state, name, value)
+    _move_session(state)
     state.save_to(session)
 
 
@@ -178,19 +175,26 @@ def _activate(user, record, remember, **changes):
 def _move_session(state, **changes):
     """Move this browser to a new session id and record it, with ``changes``, on the sign-in.
 
-    The new entry is in the store before the row names it, and the old one goes only
+    A sign-in has one stored session at a time: the one its row names. The new entry is
+    in the store before the row names it, and the entry the row named before goes only
     after: whichever moment a sign-out from elsewhere lands, it finds and deletes the
-    entry that the row names, and nothing is left alive.
+    entry that the row names, and nothing is left alive. Threat: a second live session
+    for one sign-in (a remember cookie restoring while a copy of the old session is
+    still in use), which the row would no longer name, so that no sign-out could end it.
     """
     old_sid = sessions.move_to_new_id()
     try:
-        _update_or_raise(state, session_hash=sessions.current_session_hash(), **changes)
+        replaced = db.session.scalar(
+            select(SignIn.session_hash).where(SignIn.id == state.id, SignIn.token_hash == state.token_hash)
+        )
+        _update_or_raise(state, expected_session_hash=replaced, session_hash=sessions.current_session_hash(), **changes)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         sessions.abandon_new_id(old_sid)
         raise
     sessions.forget_old_id(old_sid)
+    sessions.delete_stored_sessions([replaced])
 
 
 def _check_password_unchanged(user_id, password_version):
@@ -207,11 +211,15 @@ def _check_password_unchanged(user_id, password_version):
         raise SignInChanged()
 
 
-def _update_or_raise(record, **values):
-    """Change ``record`` only while it still holds the token this request came with."""
-    changed = db.session.execute(
-        update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash).values(**values)
-    ).rowcount
+def _update_or_raise(record, expected_session_hash=None, **values):
+    """Change ``record`` only while it still holds the token this request came with.
+
+    With ``expected_session_hash``, also only while it still names that session.
+    """
+    query = update(SignIn).where(SignIn.id == record.id, SignIn.token_hash == record.token_hash)
+    if expected_session_hash is not None:
+        query = query.where(SignIn.session_hash == expected_session_hash)
+    changed = db.session.execute(query.values(**values)).rowcount
     if not changed:
         raise SignInChanged()
 
@@ -237,23 +245,28 @@ def forget_remember_cookie(response):
     cookies.expire(response, current_app.config["REMEMBER_COOKIE_NAME"])
 
 
-def end(records):
-    """End sign-ins: delete their rows and their entries in the session store."""
+def end(records, commit=True):
+    """End sign-ins: delete their rows and their entries in the session store.
+
+    With ``commit=False`` the rows go with the caller's transaction, so that a change
+    made together with them (a new password) lands all at once or not at all.
+    """
     # One statement: a row that another request ended a moment ago is simply not
     # deleted again, and its session was ended by that request.
     ids = [record.id for record in records]
     ended = db.session.scalars(delete(SignIn).where(SignIn.id.in_(ids)).returning(SignIn.session_hash)).all()
     sessions.delete_stored_sessions(ended)
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
-def end_all_for(user, keep=None):
-    """End every sign-in of ``user`` except ``keep``; return how many ended."""
+def end_all_for(user, keep=None, commit=True):
+    """End every sign-in of ``user`` except ``keep``; return how many ended (``commit`` as for ``end``)."""
     query = select(SignIn).where(SignIn.user_id == user.id)
     if keep is not None:
         query = query.where(SignIn.id != keep.id)
     others = db.session.scalars(query).all()
-    end(others)
+    end(others, commit=commit)
     return len(others)
 
 
@@ -298,15 +311,21 @@ def load_user(token):
 
 
 def _restore(token):
-    """The user of the sign-in that ``token`` (from a remember cookie) belongs to.
+    """The user of the sign-in that ``token`` (from a remember cookie) belongs to, in a new session.
+
+    The sign-in moves to a fresh session id (threat: session fixation through whatever
+    the browser had before). If another request restored, renewed or ended it in the
+    meantime (two tabs opening at once, a sign-out elsewhere), this request goes on as
+    a visitor's rather than failing: it is only loading the user.
 
     Threat: a remember cookie from before the account got a second factor, or from a
     sign-in that never completed one. It would skip the factor for 30 days, so it
     restores nothing and its sign-in ends.
     """
     record = SignIn.find_by_token(token)
+    now = clock.utcnow()
     if record is not None and (
-        has_timed_out(record, clock.utcnow())
+        has_timed_out(record, now)
         or predates_password_change(record)
         or (record.second_factor is None and second_factors.enabled_for(record.user_id))
     ):
@@ -314,15 +333,16 @@ def _restore(token):
         record = None
     if record is None:
         return None
-    return SignedInUser(SignInState.of(record, record.user), token)
-
-
-def renew_session_after_remember(sender, user, **extra):
-    """A remember cookie just restored a sign-in: move it to a fresh session id.
-
-    Threat: session fixation through the session the visitor already had.
-    """
-    renew_session_id(last_seen_at=clock.utcnow())
+    state = SignInState.of(record, record.user)
+    try:
+        _move_session(state, last_seen_at=now)
+    except SignInChanged:
+        for key in ("_user_id", "_fresh"):
+            session.pop(key, None)
+        return None
+    state.last_seen_at = whole_seconds(now)
+    state.save_to(session)
+    return SignedInUser(state, token)
 
 
 def idle_deadline(record):

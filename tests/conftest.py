@@ -11,17 +11,17 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
-import redis
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, text
 
-from app import create_app
+from app import create_app, redis_connection
 from app.extensions import db
 from app.models import User
 from app.passwords import hash_password
 from app.tokens import sha256_hex
 from tests.support.mail import Mailbox
+from tests.support.processes import RedisCluster, RedisSentinel, RedisServer
 from tests.support.tools import require
 
 TEST_SECRET_KEY = "k3Yf0rTh3T3stSu1te-8d1c6b0e2f9a4c7d5e3b1a0f"
@@ -30,16 +30,42 @@ CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def redis_url(request):
-    """A real Redis: TEST_REDIS_URL if set (it gets flushed!), else a throwaway server."""
+def redis_url(request, tmp_path_factory):
+    """A real Redis: TEST_REDIS_URL if set (it gets flushed!), else a throwaway one.
+
+    ``TEST_REDIS_TOPOLOGY`` picks what the throwaway one is: ``single`` (the default),
+    ``sentinel`` (a primary and a sentinel) or ``cluster`` (three primaries).
+    """
     if os.environ.get("TEST_REDIS_URL"):
         return os.environ["TEST_REDIS_URL"]
     require(
         shutil.which("redis-server") is not None,
         "redis-server not found: install it (apt-get install redis-server) or set TEST_REDIS_URL",
     )
+    topology = os.environ.get("TEST_REDIS_TOPOLOGY", "single")
+    if topology == "cluster":
+        cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster")).start()
+        request.addfinalizer(cluster.stop)
+        return cluster.url
+    if topology == "sentinel":
+        directory = tmp_path_factory.mktemp("redis-sentinel")
+        primary = RedisServer(directory / "primary").start()
+        request.addfinalizer(primary.stop)
+        sentinel = RedisSentinel(directory / "sentinel", primary.port)
+        sentinel.start()
+        request.addfinalizer(sentinel.stop)
+        return sentinel.url
     server = request.getfixturevalue("redis_proc")
     return f"redis://{server.host}:{server.port}/0"
+
+
+def flush_redis(url):
+    """Empty the suite's Redis, whatever its topology, with the app's own client."""
+    client = redis_connection.client_from_config(
+        {"REDIS_URL": url, "REDIS_CONNECT_TIMEOUT": 2, "REDIS_SOCKET_TIMEOUT": 2, "REDIS_RETRIES": 1}
+    )
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +152,7 @@ def make_app(tmp_path, request):
     yield make
     # Only the suite's own Redis is wiped; tests may point apps at a dead address.
     if "redis_url" in request.fixturenames:
-        redis.Redis.from_url(request.getfixturevalue("redis_url")).flushdb()
+        flush_redis(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture

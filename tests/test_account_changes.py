@@ -195,3 +195,77 @@ def test_sign_ins_made_with_a_changed_password_are_not_listed_as_live(app, auth)
         db.session.commit()
         user = db.session.query(User).one()
         assert sign_ins.live_sign_ins(user) == []
+
+
+def test_of_two_password_writes_at_once_the_one_reported_as_done_is_the_one_that_works(app, devices, monkeypatch):
+    """Another request (a change elsewhere, a reset) sets the password while this change hashes.
+
+    The first to write wins; the change that finds the password changed under it
+    writes nothing and answers 409, so what the user is told matches what works.
+    """
+    owner, _ = devices
+    real_hash = passwords.hash_password
+    theirs = "the password that landed first"
+
+    def other_request_writes_meanwhile(password):
+        hashed = real_hash(password)
+        with db.engine.begin() as other_connection:
+            other_connection.execute(
+                update(User).values(password_hash=real_hash(theirs), password_version=User.password_version + 1)
+            )
+        return hashed
+
+    monkeypatch.setattr(passwords, "hash_password", other_request_writes_meanwhile)
+    answer = change_password(owner)
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
+    assert AuthActions(app, app.test_client()).login(password=theirs).status_code == 303
+
+
+def test_a_password_change_from_a_sign_in_ended_meanwhile_changes_nothing(app, devices, monkeypatch):
+    """The owner ends this device from another one while it changes the password: the
+    answer is a 409, and it must be true: the password is the old one."""
+    from sqlalchemy import delete
+
+    changer, _ = devices
+    real_hash = passwords.hash_password
+
+    def this_sign_in_ended_meanwhile(password):
+        hashed = real_hash(password)
+        with db.engine.begin() as other_process:
+            other_process.execute(delete(SignIn).where(SignIn.id == 1))
+        return hashed
+
+    monkeypatch.setattr(passwords, "hash_password", this_sign_in_ended_meanwhile)
+    answer = change_password(changer)
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 401
+    assert AuthActions(app, app.test_client()).login(password=OLD).status_code == 303
+
+
+def test_an_account_deletion_racing_a_password_reset_deletes_nothing(app, devices, monkeypatch):
+    """The password was right when checked, then a reset landed: the reset wins."""
+    owner, _ = devices
+    real_verify = passwords.verify_password
+
+    def reset_lands_meanwhile(password_hash, password):
+        matches = real_verify(password_hash, password)
+        with db.engine.begin() as other_process:
+            other_process.execute(
+                update(User).values(password_hash=hash_password(NEW), password_version=User.password_version + 1)
+            )
+        return matches
+
+    page = owner.client.get("/account/delete")
+    monkeypatch.setattr(passwords, "verify_password", reset_lands_meanwhile)
+    answer = owner.client.post("/account/delete", data={"password": OLD, "csrf_token": csrf_token_from(page)})
+    monkeypatch.undo()
+
+    assert answer.status_code == 409
+    with app.app_context():
+        assert db.session.query(User).count() == 1
+    assert AuthActions(app, app.test_client()).login(password=NEW).status_code == 303

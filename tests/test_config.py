@@ -1,11 +1,13 @@
 """Configuration: production refuses unsafe settings; development needs nothing."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -15,6 +17,8 @@ from config import (
     InsecureConfigError,
     ProductionConfig,
     TestingConfig,
+    load_config,
+    parse_node_list_url,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +55,7 @@ def production_env(**changes):
         ({"FLASK_SESSION_COOKIE_SECURE": "false"}, "SESSION_COOKIE_SECURE is off"),
         ({"APP_ENV": "staging"}, "is not one of"),
         ({"FLASK_SECRET_KEY": None, "FLASK_SECRET_KEY_FILE": "/no/such/file"}, "cannot read FLASK_SECRET_KEY_FILE"),
+        ({"REDIS_URL": "redis+cluster://10.0.0.1:7000/0"}, "REDIS_URL names no database"),
     ],
 )
 def test_production_refuses_to_start_with_one_clear_line(tmp_path, changes, reason):
@@ -267,3 +272,72 @@ def test_make_run_takes_a_port():
         check=True,
     ).stdout
     assert "--port 5123" in commands
+
+
+def loaded_config(tmp_path):
+    """The config ``create_app`` would get, without making the app: no Redis is contacted."""
+    app = Flask(__name__, instance_path=str(tmp_path))
+    load_config(app)
+    return app.config
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("redis+cluster://10.0.0.1", "needs host:port for every node (node 1 of 1 lacks it)"),
+        ("redis+cluster://10.0.0.1:7000,10.0.0.2", "needs host:port for every node (node 2 of 2 lacks it)"),
+        ("redis+cluster://10.0.0.1:7000,", "needs host:port for every node (node 2 of 2 lacks it)"),
+        ("redis+cluster://:secret@10.0.0.1:seven", "needs host:port for every node"),
+        ("redis+cluster://:se/cret@10.0.0.1:7000", "needs host:port for every node"),
+        ("redis+cluster://10.0.0.1:70000", "needs host:port for every node"),
+        ("redis+cluster://10.0.0.1:7000/0", "names no database"),
+        ("redis+cluster://10.0.0.1:7000?ssl=true", "takes no options"),
+        ("redis+sentinel://10.0.0.1:26379", "needs the service name as its path"),
+        ("redis-cluster://10.0.0.1:7000", "must start with redis://, rediss://, unix://"),
+        ("10.0.0.1:6379", "must start with"),
+    ],
+)
+@pytest.mark.parametrize("setting", ["REDIS_URL", "RATE_LIMIT_REDIS_URL"])
+def test_a_malformed_redis_url_is_refused_with_a_clear_error(clean_env, tmp_path, setting, url, reason):
+    clean_env.setenv("APP_ENV", "testing")
+    clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    clean_env.setenv(setting, url)
+    with pytest.raises(InsecureConfigError, match=f"^{setting} .*{re.escape(reason)}") as refusal:
+        loaded_config(tmp_path)
+    # The message names what is wrong, never the password the URL may hold.
+    assert "secret" not in str(refusal.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://10.0.0.1:7000",
+        "redis+cluster://10.0.0.1:7000/",
+        "redis+cluster://:pw@10.0.0.1:7000,10.0.0.2:7001,[fd00::3]:7002",
+        "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster",
+    ],
+)
+def test_sentinel_and_cluster_urls_serve_sessions_and_limits(clean_env, tmp_path, url):
+    clean_env.setenv("APP_ENV", "testing")
+    clean_env.setenv("REDIS_URL", url)
+    config = loaded_config(tmp_path)
+    assert config["SESSION_TYPE"] == "redis"
+    assert config["RATELIMIT_STORAGE_URI"] == url
+
+
+def test_a_cluster_url_is_taken_apart_with_its_credentials_decoded():
+    parsed = parse_node_list_url("redis+cluster://app:p%40ss%3Aw%2Frd@10.0.0.1:7000, redis-2:7001,[fd00::3]:7002")
+    assert parsed.nodes == [("10.0.0.1", 7000), ("redis-2", 7001), ("fd00::3", 7002)]
+    assert parsed.auth == {"username": "app", "password": "p@ss:w/rd"}
+    assert parsed.name == ""
+
+
+def test_a_cluster_url_takes_its_password_from_a_file(clean_env, tmp_path):
+    password = "p@ss:w/rd%?#,"  # every character that means something in a URL, and the node separator
+    clean_env.setenv("APP_ENV", "testing")
+    clean_env.setenv("REDIS_URL", "redis+cluster://redis-1:7000,redis-2:7000")
+    clean_env.setenv("REDIS_PASSWORD_FILE", secret_file(tmp_path, "redis", password))
+    config = loaded_config(tmp_path)
+    parsed = parse_node_list_url(config["REDIS_URL"])
+    assert parsed.auth == {"password": password}
+    assert parsed.nodes == [("redis-1", 7000), ("redis-2", 7000)]

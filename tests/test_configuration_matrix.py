@@ -10,11 +10,12 @@ and sign-out, over HTTPS with the production cookies.
 import shutil
 
 import pytest
+import redis
 
 from app import create_app
 from app.extensions import db
 from tests.conftest import csrf_token_from
-from tests.support.processes import RedisSentinel, RedisServer
+from tests.support.processes import RedisCluster, RedisSentinel, RedisServer
 from tests.support.tools import require
 
 SECRET_KEY = "Matrix-7d2b0c9e4f1a8b3c6d5e2f0a9b8c7d6e"
@@ -22,7 +23,7 @@ OLD_KEY = "Matrix-old-1f2e3d4c5b6a79880716253443526170"
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "another long passphrase here"
 
-# (row name, environment). "{redis}", "{limits_redis}" and "{sentinel}" are filled in.
+# (row name, environment). "{redis}", "{limits_redis}", "{sentinel}" and "{cluster}" are filled in.
 MATRIX = [
     ("production defaults", {}),
     ("rate limits off", {"FLASK_RATELIMIT_ENABLED": "false"}),
@@ -33,6 +34,7 @@ MATRIX = [
     ("no rate-limit headers", {"FLASK_RATELIMIT_HEADERS_ENABLED": "false"}),
     ("separate rate-limit Redis", {"RATE_LIMIT_REDIS_URL": "{limits_redis}"}),
     ("Redis through Sentinel", {"REDIS_URL": "{sentinel}"}),
+    ("Redis Cluster", {"REDIS_URL": "{cluster}"}),
     ("one trusted proxy", {"FLASK_TRUSTED_PROXIES": "1"}),
     ("two trusted proxies", {"FLASK_TRUSTED_PROXIES": "2"}),
     ("trusted hosts set", {"FLASK_TRUSTED_HOSTS": '["localhost"]'}),
@@ -49,15 +51,19 @@ MATRIX = [
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    """Redis for sessions, a second one for counters, and a sentinel watching the first."""
-    require(shutil.which("redis-server") is not None, "redis-server not found: apt-get install redis-server")
+    """Redis for sessions, a second one for counters, a sentinel watching the first, a cluster."""
+    require(
+        shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None,
+        "redis-server or redis-cli not found: apt-get install redis-server",
+    )
     directory = tmp_path_factory.mktemp("matrix")
     started = []
     try:
         for server in (RedisServer(directory / "sessions"), RedisServer(directory / "limits")):
             started.append(server.start())
         started.append(RedisSentinel(directory / "sentinel", started[0].port).start())
-        yield {"redis": started[0].url, "limits_redis": started[1].url, "sentinel": started[2].url}
+        started.append(RedisCluster(directory / "cluster").start())
+        yield {"redis": started[0].url, "limits_redis": started[1].url, "sentinel": started[2].url}, started[3]
     finally:
         for server in reversed(started):
             server.stop()
@@ -65,6 +71,7 @@ def servers(tmp_path_factory):
 
 @pytest.fixture
 def configured_app(servers, monkeypatch, tmp_path, request):
+    urls, cluster = servers
     environment = {
         "APP_ENV": "production",
         "FLASK_SECRET_KEY": SECRET_KEY,
@@ -76,16 +83,16 @@ def configured_app(servers, monkeypatch, tmp_path, request):
         **request.param,
     }
     for name, value in environment.items():
-        monkeypatch.setenv(name, value.format(**servers))
+        monkeypatch.setenv(name, value.format(**urls, cluster=cluster.url))
     app = create_app(instance_path=tmp_path / "instance")
     with app.app_context():
         db.create_all()
     yield app
-    for url in servers.values():
+    for url in urls.values():
         if not url.startswith("redis+sentinel"):
-            import redis
-
             redis.Redis.from_url(url).flushall()
+    for node in cluster.nodes:
+        node.client().flushall()
 
 
 class Visit:

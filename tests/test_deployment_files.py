@@ -1,9 +1,10 @@
 """docker-compose.yml, the Dockerfile and gunicorn.conf.py agree with the app.
 
-No Docker engine runs in CI, so these checks read the files: the services exist,
-their variables are ones the app reads, and the health checks hit real routes. What
-can run without Docker does: the secrets script, and the Redis service's command and
-health check with a real redis-server.
+These checks read the files, in seconds and without Docker (tests/compose runs them
+with a real engine: make compose-test): the services exist, their variables are ones
+the app reads, and the health checks hit real routes. What can run without Docker
+does: the secrets script, and the Redis service's command and health check with a
+real redis-server.
 """
 
 import os

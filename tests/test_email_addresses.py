@@ -1,5 +1,7 @@
 """Email addresses (app/recovery/addresses.py): confirmed by a link, changed with the password."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from sqlalchemy import select
 
@@ -177,3 +179,35 @@ def test_a_token_for_one_purpose_opens_no_other_page(app, client, mailbox):
     token = token_of(link(mailbox.last("alice@example.org"), "/email/confirm"))
     for path in ("/auth/reset", "/email/undo", "/auth/not-me"):
         assert app.test_client().get(path, query_string={"token": token}).status_code == 404
+
+
+@pytest.mark.parametrize("password_route", ["change", "reset"])
+def test_a_confirmation_link_dies_when_the_password_changes(app, alice, mailbox, password_route):
+    """An intruder who knew the password asks for their own address; the owner then
+    changes or resets the password: the intruder's link must not confirm anything."""
+    intruder = AuthActions(app, app.test_client())
+    intruder.login()
+    change_address(intruder.client, "intruder@example.org")
+    intruders_link = link(mailbox.last("intruder@example.org"), "/email/confirm")
+
+    if password_route == "change":
+        page = alice.client.get("/account/password")
+        new = {"current_password": PASSWORD, "new_password": "a brand new passphrase"}
+        data = {**new, "confirm": new["new_password"], "csrf_token": csrf_token_from(page)}
+        assert alice.client.post("/account/password", data=data).status_code == 303
+    else:
+        page = alice.client.get("/auth/forgot")
+        data = {"account": "alice", "csrf_token": csrf_token_from(page)}
+        assert alice.client.post("/auth/forgot", data=data).status_code in (200, 303)
+        mailbox.wait()
+        reset = link(mailbox.last("alice@example.org"), "/auth/reset")
+        new = "a brand new passphrase"
+        assert press(app.test_client(), reset, new_password=new, confirm=new).status_code == 303
+
+    assert app.test_client().get(intruders_link).status_code == 404
+    # Pressed all the same, with a valid form token: still nothing.
+    visitor = app.test_client()
+    token = parse_qs(urlsplit(intruders_link).query)["token"][0]
+    pressed = {"token": token, "csrf_token": csrf_token_from(visitor.get("/auth/login"))}
+    assert visitor.post(intruders_link, data=pressed).status_code == 404
+    assert confirmed_addresses(app) == ["alice@example.org"]

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.extensions import db
+from app.models import SignIn
 from tests.conftest import AuthActions, csrf_token_from
 from tests.support.mail import link, press, sign_up_and_confirm
 
@@ -91,3 +93,43 @@ def test_the_link_needs_the_csrf_token(app, alice, mailbox):
     token = path.partition("token=")[2]
     assert app.test_client().post("/auth/not-me", data={"token": token}).status_code == 400
     assert intruder.client.get("/dashboard").status_code == 200
+
+
+def test_this_was_not_me_also_ends_the_sign_ins_made_since_from_the_now_known_browser(app, alice, mailbox, clock):
+    """The intruder signs in again before the owner reads the alert: no second alert."""
+    intruder = stranger(app)
+    intruder.login()
+    path = link(alerts(mailbox)[0], "/auth/not-me")
+    clock.advance(minutes=2)
+    again = AuthActions(app, intruder.client)
+    again.client.delete_cookie("__Host-session")
+    assert again.login().status_code == 303
+    assert len(alerts(mailbox)) == 1  # a known device by now
+
+    press(app.test_client(), path)
+
+    assert intruder.client.get("/dashboard").status_code == 302
+    with app.app_context():
+        assert [record.user_id for record in db.session.query(SignIn)] == [1]  # alice's own, older one
+    assert alice.client.get("/dashboard").status_code == 200
+
+
+def test_an_intruder_who_signs_out_before_the_alert_goes_is_reported_all_the_same(app, alice, mailbox, monkeypatch):
+    """Signed in, took the export, signed out: the owner hears of it, with the way to a new password."""
+    from app.recovery import new_device
+
+    queued = []
+    monkeypatch.setattr(new_device.mail, "send_later", lambda job, *args: queued.append((job, args)))
+    intruder = stranger(app)
+    intruder.login()
+    intruder.logout()
+    monkeypatch.undo()
+    assert len(queued) == 1
+    job, args = queued[0]
+    with app.app_context():
+        job(*args)
+
+    (alert,) = alerts(mailbox)
+    assert "198.51.100.7" in alert.body
+    assert link(alert, "/auth/forgot")
+    assert "/auth/not-me" not in alert.body

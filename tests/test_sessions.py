@@ -353,3 +353,52 @@ def test_a_sign_out_from_elsewhere_during_a_change_of_session_id_leaves_nothing_
         copy = app.test_client()
         copy.set_cookie("__Host-session", session_id)
         assert copy.get("/dashboard").status_code == 302
+
+
+def test_a_remember_cookie_restore_ends_the_session_it_replaces(app, auth, redis_client):
+    """One sign-in, one stored session: a restore must not leave the old one alive.
+
+    A copy of the session, still in use elsewhere, would otherwise live on with its own
+    copy of the sign-in, named by no row, beyond the reach of every sign-out.
+    """
+    auth.create_user()
+    auth.login(remember=True)
+    copied_session = auth.session_cookie()
+    remember = auth.client.get_cookie("__Host-remember").value
+
+    restored = app.test_client()
+    restored.set_cookie("__Host-remember", remember)
+    assert restored.get("/dashboard").status_code == 200
+    assert restored.get_cookie("__Host-session").value != copied_session
+
+    assert not redis_client.exists(store_key(copied_session))
+    copy = app.test_client()
+    copy.set_cookie("__Host-session", copied_session)
+    assert copy.get("/dashboard").status_code == 302
+    # And the restored session is the one a sign-out ends.
+    AuthActions(app, restored).logout()
+    assert list(redis_client.scan_iter("session:*")) == []
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/no-such-page", "/account/sessions"])
+def test_a_restore_that_loses_a_race_goes_on_as_a_visitor_never_a_500(app, auth, monkeypatch, path):
+    """Two tabs restore from one remember cookie at once (or a sign-out lands): the loser
+    finds the sign-in changed while only loading the user, on any page, error pages too."""
+    from app import sign_ins
+
+    auth.create_user()
+    auth.login(remember=True)
+    browser = app.test_client()
+    browser.set_cookie("__Host-remember", auth.client.get_cookie("__Host-remember").value)
+
+    def another_request_won(*args, **kwargs):
+        raise sign_ins.SignInChanged()
+
+    monkeypatch.setattr(sign_ins, "_update_or_raise", another_request_won)
+    response = browser.get(path)
+    monkeypatch.undo()
+
+    assert response.status_code in (302, 404)
+    assert browser.get_cookie("__Host-session") is None
+    # The sign-in itself is intact: the next request restores it.
+    assert browser.get("/dashboard").status_code == 200

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from .. import (
     account_throttle,
@@ -117,12 +117,22 @@ def change_password():
     if not own_password_confirmed(form.current_password):
         return render_template("account/password.html", form=form), 400
     user = current_user.record
-    user.password_hash = passwords.hash_password(form.new_password.data)
-    # Counted up in SQL: two changes at the same moment both count.
-    user.password_version = User.password_version + 1
-    db.session.flush()
-    ended = sign_ins.end_all_for(user, keep=current_user.sign_in)
-    sign_ins.restart_current_sign_in(password_version=user.password_version)
+    new_version = current_user.password_version + 1
+    # Only over the password this sign-in was made with: a change or reset by another
+    # request that lands first wins, and this one answers 409 instead of overwriting it.
+    changed = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.password_version == current_user.password_version)
+        .values(password_hash=passwords.hash_password(form.new_password.data), password_version=new_version)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        raise sign_ins.SignInChanged()
+    # One transaction, committed by the restart: if this sign-in was ended meanwhile
+    # (a revocation, "sign out everywhere else"), the new password does not land either.
+    ended = sign_ins.end_all_for(user, keep=current_user.sign_in, commit=False)
+    sign_ins.restart_current_sign_in(password_version=new_version)
+    db.session.refresh(user)
     security_log.record("password_changed", user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Your password is changed. Every other session has been signed out."), "success")
     response = redirect(url_for("account.sessions"), 303)
@@ -143,17 +153,23 @@ def delete_account():
     if not own_password_confirmed(form.password):
         return render_template("account/delete.html", form=form), 400
     user = current_user.record
-    response = redirect(url_for("main.index"), 303)
-    sign_ins.sign_out(response)
-    sign_ins.end_all_for(user)
-    # Statements, not ORM deletes: a second click that deleted the account a moment
-    # ago leaves nothing to delete, which is no error.
+    # One transaction, and only over the password just confirmed: a reset or a change
+    # that lands first wins, and this answers 409 having deleted nothing.
+    sign_ins.end_all_for(user, commit=False)
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
     recovery.forget_account(user.id)
     second_factors.forget_account(user.id)
-    db.session.execute(delete(User).where(User.id == user.id))
+    deleted = db.session.execute(
+        delete(User).where(User.id == user.id, User.password_version == current_user.password_version)
+    ).rowcount
+    if not deleted:
+        db.session.rollback()
+        raise sign_ins.SignInChanged()
     db.session.commit()
     security_log.record("account_deleted", deleted_user_id=user.id)
+    response = redirect(url_for("main.index"), 303)
+    # This browser's cookies; its sign-in went with the others above.
+    sign_ins.sign_out(response)
     return response
 
 

@@ -57,13 +57,21 @@ def address_of(user_id):
 def request_change(user, address):
     """Queue a confirmation link to ``address`` for ``user``; the page says the same whatever happens."""
     security_log.record("email_change_requested", user_id=user.id)
-    mail.send_later(send_confirmation, user.id, address, i18n.current_language())
+    mail.send_later(send_confirmation, user.id, address, i18n.current_language(), user.password_version)
 
 
-def send_confirmation(user_id, address, language):
-    """Sender job: the confirmation link, or a notice if the address is another account's."""
+def send_confirmation(user_id, address, language, password_version):
+    """Sender job: the confirmation link, or a notice if the address is another account's.
+
+    The link is bound to the password it was asked for with (``password_version``).
+    Threat: an intruder who knew the password asks to move the account to their own
+    address; the owner's password change or reset must kill that link, as it ends the
+    intruder's sessions, or it would hand the account back to the intruder.
+    """
     user = db.session.get(User, user_id)
-    if user is None or not throttle.allow("ADDRESS_CHANGE_RATE_LIMIT", "address-change", user.public_id):
+    if user is None or user.password_version != password_version:
+        return
+    if not throttle.allow("ADDRESS_CHANGE_RATE_LIMIT", "address-change", user.public_id):
         return
     owner = EmailAddress.find(address)
     if owner is not None:
@@ -71,7 +79,9 @@ def send_confirmation(user_id, address, language):
             deliver(address, "address_in_use", language, forgot_link=external_url("recovery.forgot_password"))
         return
     lifetime = current_app.config["EMAIL_CONFIRMATION_LIFETIME"]
-    token = tokens.issue(user_id, tokens.CONFIRM_ADDRESS, address, lifetime, replace=True)
+    token = tokens.issue(
+        user_id, tokens.CONFIRM_ADDRESS, address, lifetime, replace=True, password_version=password_version
+    )
     link = external_url("recovery.confirm_address", token=token)
     deliver(address, "confirm_address", language, username=user.username, link=link, hours=_hours(lifetime))
 
@@ -79,7 +89,7 @@ def send_confirmation(user_id, address, language):
 def pending_confirmation(token):
     """``(address, username)`` of a live confirmation link, or ``None``."""
     row = tokens.peek(token, tokens.CONFIRM_ADDRESS)
-    user = row and db.session.get(User, row.user_id)
+    user = _bound_user(row)
     return (row.address, user.username) if user else None
 
 
@@ -89,8 +99,9 @@ def confirm(token):
     Raises ``AddressTaken`` if another account confirmed it first.
     """
     row = tokens.consume(token, tokens.CONFIRM_ADDRESS)
-    user = row and db.session.get(User, row.user_id)
+    user = _bound_user(row)
     if user is None:
+        db.session.commit()
         return None
     previous = address_of(user.id)
     _set_address(user.id, row.address)
@@ -98,6 +109,14 @@ def confirm(token):
     if previous and previous.lower() != row.address.lower():
         mail.send_later(send_change_notice, user.id, previous, row.address, i18n.current_language())
     return user, row.address
+
+
+def _bound_user(row):
+    """The account of a live confirmation link, while its password is still the one it was asked with."""
+    user = row and db.session.get(User, row.user_id)
+    if user is None or user.password_version != row.password_version:
+        return None
+    return user
 
 
 def send_change_notice(user_id, previous, address, language):

@@ -21,36 +21,52 @@ from .models import EmailAddress
 
 
 def alert_unless_known(user, record):
-    """After a sign-in: queue the alert if this browser is not a known device of ``user``."""
+    """After a sign-in: queue the alert if this browser is not a known device of ``user``.
+
+    What the alert tells (when, browser, address) is taken now: the sign-in may be
+    gone by the time the sender runs.
+    """
     if not account_throttle.is_known_device(user):
-        mail.send_later(send_alert, user.id, record.public_id, i18n.current_language())
+        facts = (user.username, record.created_at, record.client, record.ip_address)
+        mail.send_later(send_alert, user.id, record.public_id, facts, i18n.current_language())
 
 
-def send_alert(user_id, sign_in_public_id, language):
-    """Sender job: the alert, if the account has an address and the sign-in is still live."""
+def send_alert(user_id, sign_in_public_id, facts, language):
+    """Sender job: the alert, if the account has an address.
+
+    With a "This wasn't me" link while the sign-in is live; after it has ended, with
+    the way to a new password instead. Threat: an intruder who signs in, takes what
+    they came for (the export) and signs out before the alert goes: the owner must
+    still hear of it.
+    """
     entry = EmailAddress.of(user_id)
-    record = _sign_in(user_id, sign_in_public_id)
-    if entry is None or record is None:
+    if entry is None:
         return
-    token = tokens.issue(
-        user_id,
-        tokens.NOT_ME,
-        entry.address,
-        record.expires_at - clock.utcnow(),
-        sign_in_public_id=record.public_id,
-    )
-    link = external_url("recovery.not_me", token=token)
+    username, when, browser, ip_address = facts
+    record = _sign_in(user_id, sign_in_public_id)
+    if record is not None:
+        token = tokens.issue(
+            user_id,
+            tokens.NOT_ME,
+            entry.address,
+            record.expires_at - clock.utcnow(),
+            sign_in_public_id=record.public_id,
+        )
+        link = external_url("recovery.not_me", token=token)
+    else:
+        link = external_url("recovery.forgot_password")
     deliver(
         entry.address,
         "new_device",
         language,
-        username=record.user.username,
-        when=record.created_at,
-        browser=record.client,
-        ip_address=record.ip_address,
+        username=username,
+        when=when,
+        browser=browser,
+        ip_address=ip_address,
         link=link,
+        ended=record is None,
     )
-    security_log.record("new_device_alert_sent", user_id=user_id, sign_in=record.id)
+    security_log.record("new_device_alert_sent", user_id=user_id, sign_in_ended=record is None)
 
 
 def pending_report(token):
@@ -60,14 +76,23 @@ def pending_report(token):
 
 
 def report(token):
-    """End the sign-in the link names: the account's address (for the reset offer), or ``None``."""
+    """End the sign-in the link names and every one since: the address (for the reset offer), or ``None``.
+
+    Threat: the intruder signs in again from the same browser before the owner reads the
+    alert. That browser is a known device by then, so the later sign-ins sent no alert of
+    their own; they started after the reported one, and end with it. Only a new password
+    keeps the intruder out for good, which the page offers.
+    """
     row = tokens.consume(token, tokens.NOT_ME)
     record = row and _sign_in(row.user_id, row.sign_in_public_id)
     if record is None:
         db.session.commit()
         return None
-    sign_ins.end([record])
-    security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id)
+    since = db.session.scalars(
+        select(SignIn).where(SignIn.user_id == row.user_id, SignIn.created_at >= record.created_at)
+    ).all()
+    sign_ins.end(since)
+    security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id, sign_ins_ended=len(since))
     return row.address
 
 

@@ -26,6 +26,11 @@ from ..tokens import sha256_hex
 SESSION_KEY = "_second_factor_pending"
 _KEY_PREFIX = "second-factor:"
 
+_CREATE = """
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return redis.call('EXPIRE', KEYS[1], ARGV[1])
+"""
+
 # Counts a wrong code only while the state exists: HINCRBY alone would bring an
 # expired state back, without an expiry.
 _COUNT_FAILURE = """
@@ -120,10 +125,10 @@ class _RedisStore:
 
     def create(self, key, state, lifetime):
         values = {**vars(state), "remember": int(state.remember)}
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=values)
-            pipe.expire(key, lifetime)
-            pipe.execute()
+        fields = [item for pair in values.items() for item in pair]
+        # One script, one key: the state never exists without its expiry, and a Redis
+        # Cluster runs it on the key's own node.
+        self.client.eval(_CREATE, 1, key, int(lifetime.total_seconds()), *fields)
 
     def read(self, key):
         values = self.client.hgetall(key)

@@ -321,14 +321,14 @@ def _factor_added(factor, event):
     """Commit the new factor; with the account's first factor come its recovery codes."""
     codes = first_recovery_codes(current_user.id)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         # The same form sent twice at once (or a passkey already here): the first one counts.
         db.session.rollback()
         return redirect(url_for("second_factors.overview"), 303)
     # This sign-in has just shown the factor, and its row says so: its remember cookie
     # may restore it. A new token, so that a copy of this browser's cookies taken
-    # before (which skipped the factor) dies.
+    # before (which skipped the factor) dies. The renewal commits the factor with it.
     sign_ins.renew_current_sign_in(second_factor=factor)
     security_log.record(event, user_id=current_user.id)
     if codes is None:
@@ -368,8 +368,9 @@ def _factor_removed(removed, event):
         db.session.rollback()
         return redirect(url_for("second_factors.overview"), 303)
     forget_codes_without_factors(current_user.id)
-    db.session.commit()
-    ended = sign_ins.end_all_for(current_user, keep=current_user.sign_in)
+    # One transaction, committed by the renewal: if this sign-in was ended meanwhile
+    # (a revocation elsewhere), the factor stays and this answers 409.
+    ended = sign_ins.end_all_for(current_user, keep=current_user.sign_in, commit=False)
     sign_ins.renew_current_sign_in()
     security_log.record(event, user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Removed. Every other session has been signed out."), "success")

@@ -149,6 +149,111 @@ class RedisServer(Process):
         return self
 
 
+def redis_cli_binary():
+    binary = shutil.which("redis-cli")
+    if binary is None:
+        raise RuntimeError("redis-cli is not installed (apt-get install redis-tools)")
+    return binary
+
+
+class RedisCluster:
+    """A Redis Cluster of ``primaries`` redis-servers on loopback, no replicas.
+
+    Each node is a ``RedisServer`` in cluster mode with its own folder, where it keeps
+    its cluster config file (its id and slots, so a restarted node rejoins as itself)
+    and an append-only file synced at every write (so a restarted node, even a killed
+    one, still holds its keys). ``redis-cli --cluster create`` spreads the 16,384
+    slots over them. If anything fails on the way up, every node started so far is
+    stopped again.
+
+    ``node_timeout`` (ms) is how long the others wait before they call a silent node
+    failed: short here, so a test sees the cluster react within a second or two.
+    With ``require_full_coverage`` off, the primaries that are up keep serving their
+    slots while one is down (Redis's default stops the whole cluster).
+    """
+
+    def __init__(self, directory, primaries=3, node_timeout=1000, require_full_coverage=False):
+        self.directory = Path(directory)
+        self.node_args = (
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(node_timeout),
+            "--cluster-require-full-coverage",
+            "yes" if require_full_coverage else "no",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        )
+        self.nodes = [self._node(self.directory / f"node-{number}") for number in range(primaries)]
+
+    @property
+    def url(self):
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def start(self):
+        try:
+            for node in self.nodes:
+                node.start()
+            created = subprocess.run(
+                [
+                    redis_cli_binary(),
+                    "--cluster",
+                    "create",
+                    *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                    "--cluster-replicas",
+                    "0",
+                    "--cluster-yes",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=READY_TIMEOUT,
+                check=False,
+            )
+            if created.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}{created.stderr}")
+            wait_until(self.is_ok, what="the Redis Cluster to agree on its slots")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
+
+    def is_ok(self):
+        """Every node up, and each says ``cluster_state:ok`` (all slots served)."""
+        return all(node.client().cluster("info")["cluster_state"] == "ok" for node in self.nodes)
+
+    def node_of(self, key):
+        """The node whose slots include ``key``'s (the others answer MOVED)."""
+        for node in self.nodes:
+            try:
+                node.client().type(key)
+            except redis.exceptions.ResponseError:
+                continue
+            return node
+        raise LookupError(f"no node serves the slot of {key!r}")
+
+    def restart(self, node):
+        """Start a stopped ``node`` again: same ports, folder and cluster config."""
+        index = self.nodes.index(node)
+        self.nodes[index] = self._node(node.directory, node.port, node.bus_port).start()
+        return self.nodes[index]
+
+    def _node(self, directory, port=None, bus_port=None):
+        # The bus port defaults to the client port + 10000, which fails for the high
+        # ports free_port() hands out: each node gets a free one of its own.
+        bus_port = bus_port or free_port()
+        node = RedisServer(directory, port=port, extra=(*self.node_args, "--cluster-port", str(bus_port)))
+        node.bus_port = bus_port
+        return node
+
+
 SENTINEL_SERVICE = "mymaster"
 
 
