@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import SignIn, User
@@ -220,3 +220,17 @@ def test_deleting_the_account_deletes_its_factors(with_app, app):
         assert db.session.scalar(select(User)) is None
         assert db.session.scalar(select(Authenticator)) is None
         assert db.session.scalar(select(RecoveryCode)) is None
+
+
+def test_removing_the_app_from_a_sign_in_ended_meanwhile_removes_nothing(with_app, app):
+    auth, _, _ = with_app
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    # A revocation from another device lands while this request is on its way: the
+    # request has loaded its session already, and finds its row gone.
+    with app.app_context():
+        db.session.execute(delete(SignIn))
+        db.session.commit()
+    removed = auth.client.post("/account/second-factor/app/remove", data={"csrf_token": token})
+    assert removed.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is not None
