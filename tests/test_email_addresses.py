@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.models import SignIn
 from app.recovery.models import EmailAddress
 from tests.conftest import AuthActions, csrf_token_from
 from tests.support.mail import Mailbox, link, press, sign_up, sign_up_and_confirm, token_of
@@ -210,4 +211,31 @@ def test_a_confirmation_link_dies_when_the_password_changes(app, alice, mailbox,
     token = parse_qs(urlsplit(intruders_link).query)["token"][0]
     pressed = {"token": token, "csrf_token": csrf_token_from(visitor.get("/auth/login"))}
     assert visitor.post(intruders_link, data=pressed).status_code == 404
+    assert confirmed_addresses(app) == ["alice@example.org"]
+
+
+@pytest.mark.parametrize("owner_action", ["sign out everywhere else", "end that device", "this was not me"])
+def test_a_confirmation_link_dies_when_the_owner_throws_the_intruder_out(app, alice, mailbox, owner_action):
+    """The intruder's sessions end, and so does their pending address change."""
+    intruder = AuthActions(app, app.test_client())
+    intruder.client.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    intruder.login()
+    change_address(intruder.client, "intruder@example.org")
+    intruders_link = link(mailbox.last("intruder@example.org"), "/email/confirm")
+
+    page = alice.client.get("/account/sessions")
+    if owner_action == "sign out everywhere else":
+        data = {"password": PASSWORD, "csrf_token": csrf_token_from(page)}
+        assert alice.client.post("/account/sessions/revoke-others", data=data).status_code == 303
+    elif owner_action == "end that device":
+        with app.app_context():
+            device = db.session.scalar(select(SignIn.public_id).where(SignIn.ip_address == "198.51.100.9"))
+        data = {"csrf_token": csrf_token_from(page)}
+        assert alice.client.post(f"/account/sessions/{device}/revoke", data=data).status_code == 303
+    else:
+        alert = [message for message in mailbox.to("alice@example.org") if "/auth/not-me" in message.body][-1]
+        assert press(app.test_client(), link(alert, "/auth/not-me")).status_code == 200
+
+    assert intruder.client.get("/dashboard").status_code == 302
+    assert app.test_client().get(intruders_link).status_code == 404
     assert confirmed_addresses(app) == ["alice@example.org"]

@@ -84,7 +84,9 @@ def revoke_session(public_id):
     if record.id == current_user.sign_in.id:
         # Ending this very session is signing out; the page offers that instead.
         return redirect(url_for("account.sessions"), 303)
-    sign_ins.end([record])
+    sign_ins.end([record], commit=False)
+    recovery.after_others_signed_out(current_user.id)
+    db.session.commit()
     security_log.record("session_revoked", user_id=current_user.id, sign_in=record.id)
     flash(_("Signed out %(device)s.", device=record.client or _("that device")), "success")
     return redirect(url_for("account.sessions"), 303)
@@ -98,7 +100,9 @@ def revoke_other_sessions():
     form = SignOutEverywhereElseForm()
     if not form.validate_on_submit() or not own_password_confirmed(form.password):
         return _sessions_page(form, 400)
-    count = sign_ins.end_all_for(current_user, keep=current_user.sign_in)
+    count = sign_ins.end_all_for(current_user, keep=current_user.sign_in, commit=False)
+    recovery.after_others_signed_out(current_user.id)
+    db.session.commit()
     # Copies of this browser's own cookies are somewhere else too: renew them.
     sign_ins.renew_current_sign_in()
     security_log.record("sessions_revoked", user_id=current_user.id, count=count)

@@ -52,6 +52,16 @@ def after_sign_in(user, record):
     new_device.alert_unless_known(user, record)
 
 
+def after_others_signed_out(user_id):
+    """The owner threw other sign-ins out ("sign out everywhere else", ending a device).
+
+    Threat: an intruder who knew the password asked to move the account to their own
+    address; their pending confirmation link must die with their sessions, or it hands
+    the account back (found from outside). The owner asks again if it was theirs.
+    """
+    addresses.cancel_pending_change(user_id)
+
+
 def forget_account(user_id):
     """Account deletion: the address and every pending link go with it (the caller commits)."""
     db.session.execute(delete(EmailToken).where(EmailToken.user_id == user_id))

@@ -111,6 +111,11 @@ def confirm(token):
     return user, row.address
 
 
+def cancel_pending_change(user_id):
+    """Kill the account's unused confirmation links (the caller commits)."""
+    tokens.forget(user_id, tokens.CONFIRM_ADDRESS)
+
+
 def _bound_user(row):
     """The account of a live confirmation link, while its password is still the one it was asked with."""
     user = row and db.session.get(User, row.user_id)

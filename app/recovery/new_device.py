@@ -16,7 +16,7 @@ from ..extensions import db
 from ..mail.links import external_url
 from ..mail.messages import deliver
 from ..models import SignIn
-from . import tokens
+from . import addresses, tokens
 from .models import EmailAddress
 
 
@@ -91,7 +91,9 @@ def report(token):
     since = db.session.scalars(
         select(SignIn).where(SignIn.user_id == row.user_id, SignIn.created_at >= record.created_at)
     ).all()
-    sign_ins.end(since)
+    sign_ins.end(since, commit=False)
+    addresses.cancel_pending_change(row.user_id)
+    db.session.commit()
     security_log.record("sign_in_reported", user_id=row.user_id, sign_in=record.id, sign_ins_ended=len(since))
     return row.address
 
