@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from config import insecure_settings
 
-from . import passwords, retention, second_factors, security_log, sign_ins
+from . import passwords, recovery, retention, second_factors, security_log, sign_ins
 from .auth.forms import RegisterForm
 from .extensions import db
 from .models import SignIn, User
@@ -134,9 +134,11 @@ def reset_second_factors(username):
     """Remove the authenticator app and recovery codes of USERNAME and end every session."""
     user = _existing_user(username)
     second_factors.remove_all(user.id)
+    # Whoever holds one of its sessions, or asked to move it to their address, may be
+    # the one the reset is about.
+    count = sign_ins.end_all_for(user, commit=False)
+    recovery.after_others_signed_out(user.id)
     db.session.commit()
-    # Whoever holds one of its sessions may be the one the reset is about.
-    count = sign_ins.end_all_for(user)
     security_log.record("second_factors_reset", user_id=user.id, sessions_ended=count)
     click.echo(f"Removed the second factors of {user.username} and ended {count} session(s).")
 

@@ -1,12 +1,15 @@
 """Authenticator apps and recovery codes: set-up, sign-in, re-authentication, removal."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import SignIn, User
+from app.recovery import tokens
+from app.recovery.models import EmailToken
 from app.second_factors import secret_box
 from app.second_factors.models import Authenticator, RecoveryCode
 from tests.conftest import AuthActions, csrf_token_from
@@ -234,3 +237,15 @@ def test_removing_the_app_from_a_sign_in_ended_meanwhile_removes_nothing(with_ap
     assert removed.status_code == 409
     with app.app_context():
         assert db.session.scalar(select(Authenticator)) is not None
+
+
+def test_removing_the_app_kills_a_pending_change_of_address(with_app, app):
+    """Whoever the removal throws out may also have asked to move the account to their address."""
+    auth, _, _ = with_app
+    with app.app_context():
+        tokens.issue(1, tokens.CONFIRM_ADDRESS, "intruder@example.org", timedelta(hours=1), password_version=0)
+        db.session.commit()
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    assert auth.client.post("/account/second-factor/app/remove", data={"csrf_token": token}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(EmailToken)) is None

@@ -371,6 +371,7 @@ def _factor_removed(removed, event):
     # One transaction, committed by the renewal: if this sign-in was ended meanwhile
     # (a revocation elsewhere), the factor stays and this answers 409.
     ended = sign_ins.end_all_for(current_user, keep=current_user.sign_in, commit=False)
+    recovery.after_others_signed_out(current_user.id)
     sign_ins.renew_current_sign_in()
     security_log.record(event, user_id=current_user.id, other_sessions_ended=ended)
     flash(_("Removed. Every other session has been signed out."), "success")
