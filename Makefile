@@ -7,7 +7,7 @@ PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-postgres compose-test migration lint security e2e observatory scan bench screenshots translations translations-update clean
+.PHONY: run test test-postgres test-redis-topologies compose-test migration lint security e2e observatory scan bench screenshots translations translations-update clean
 
 run: $(VENV)/installed-runtime translations
 	APP_ENV=development $(BIN)/flask --app wsgi db upgrade
@@ -25,6 +25,13 @@ test-postgres: $(VENV)/installed-dev translations
 # 5 minutes the first time, 3 later). -x: each step needs the one before it.
 compose-test: $(VENV)/installed-compose
 	$(BIN)/python -m pytest -x --durations=0 tests/compose
+
+# The app's own tests again, with sessions, sign-in state and limits on a throwaway
+# Sentinel-managed primary, then on a three-primary Redis Cluster (needs redis-server,
+# redis-sentinel and redis-cli).
+test-redis-topologies: $(VENV)/installed-dev translations
+	TEST_REDIS_TOPOLOGY=sentinel $(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
+	TEST_REDIS_TOPOLOGY=cluster $(BIN)/python -m pytest tests --ignore=tests/e2e --ignore=tests/integration --ignore=tests/load
 
 # After changing app/models.py: write the revision that brings a database to the new
 # models, into migrations/versions/ (read it, then commit it with the model change).

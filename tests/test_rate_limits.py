@@ -3,9 +3,9 @@
 import re
 
 import pytest
-import redis
 
 from tests.conftest import AuthActions
+from tests.support.processes import RedisServer
 
 
 def test_sixth_failed_login_in_a_minute_is_429_with_retry_after(auth):
@@ -86,11 +86,11 @@ def test_counters_live_in_redis(auth, redis_client):
     assert any(b"ratelimit/127.0.0.1/auth.login" in key for key in redis_client.scan_iter())
 
 
-def test_counters_can_live_in_a_redis_of_their_own(make_app, redis_url):
+def test_counters_can_live_in_a_redis_of_their_own(make_app, tmp_path):
     """RATE_LIMIT_REDIS_URL: counters apart from the sessions, which may be evicted."""
-    counters_url = redis_url.rsplit("/", 1)[0] + "/1"
-    app = make_app(RATE_LIMIT_REDIS_URL=counters_url)
-    counters, sessions = redis.Redis.from_url(counters_url), app.extensions["redis"]
+    server = RedisServer(tmp_path / "counters").start()
+    app = make_app(RATE_LIMIT_REDIS_URL=server.url)
+    counters, sessions = server.client(), app.extensions["redis"]
     try:
         auth = AuthActions(app, app.test_client())
         auth.create_user()
@@ -100,7 +100,7 @@ def test_counters_can_live_in_a_redis_of_their_own(make_app, redis_url):
         assert auth.login().status_code == 303
         assert any(key.startswith(b"session:") for key in sessions.scan_iter())
     finally:
-        counters.flushdb()
+        server.stop()
 
 
 def test_an_ipv6_client_is_counted_by_its_slash_64(app, auth):
