@@ -314,35 +314,38 @@ def _restore(token):
     """The user of the sign-in that ``token`` (from a remember cookie) belongs to, in a new session.
 
     The sign-in moves to a fresh session id (threat: session fixation through whatever
-    the browser had before). If another request restored, renewed or ended it in the
-    meantime (two tabs opening at once, a sign-out elsewhere), this request goes on as
-    a visitor's rather than failing: it is only loading the user.
+    the browser had before). Two tabs that open at once both restore: the one that
+    finds the sign-in moved by the other tries once more, over the other's session. If
+    it loses again, or the sign-in ended meanwhile, this request goes on as a visitor's
+    rather than failing: it is only loading the user.
 
     Threat: a remember cookie from before the account got a second factor, or from a
     sign-in that never completed one. It would skip the factor for 30 days, so it
     restores nothing and its sign-in ends.
     """
-    record = SignIn.find_by_token(token)
-    now = clock.utcnow()
-    if record is not None and (
-        has_timed_out(record, now)
-        or predates_password_change(record)
-        or (record.second_factor is None and second_factors.enabled_for(record.user_id))
-    ):
-        end([record])
-        record = None
-    if record is None:
-        return None
-    state = SignInState.of(record, record.user)
-    try:
-        _move_session(state, last_seen_at=now)
-    except SignInChanged:
-        for key in ("_user_id", "_fresh"):
-            session.pop(key, None)
-        return None
-    state.last_seen_at = whole_seconds(now)
-    state.save_to(session)
-    return SignedInUser(state, token)
+    for _attempt in range(2):
+        record = SignIn.find_by_token(token)
+        now = clock.utcnow()
+        if record is not None and (
+            has_timed_out(record, now)
+            or predates_password_change(record)
+            or (record.second_factor is None and second_factors.enabled_for(record.user_id))
+        ):
+            end([record])
+            record = None
+        if record is None:
+            break
+        state = SignInState.of(record, record.user)
+        try:
+            _move_session(state, last_seen_at=now)
+        except SignInChanged:
+            continue
+        state.last_seen_at = whole_seconds(now)
+        state.save_to(session)
+        return SignedInUser(state, token)
+    for key in ("_user_id", "_fresh"):
+        session.pop(key, None)
+    return None
 
 
 def idle_deadline(record):

@@ -402,3 +402,25 @@ def test_a_restore_that_loses_a_race_goes_on_as_a_visitor_never_a_500(app, auth,
     assert browser.get_cookie("__Host-session") is None
     # The sign-in itself is intact: the next request restores it.
     assert browser.get("/dashboard").status_code == 200
+
+
+def test_a_restore_that_loses_to_another_tab_tries_once_more_and_succeeds(app, auth, monkeypatch):
+    """Two tabs restore at once: the second finds the sign-in moved by the first."""
+    from app import sign_ins
+
+    auth.create_user()
+    auth.login(remember=True)
+    browser = app.test_client()
+    browser.set_cookie("__Host-remember", auth.client.get_cookie("__Host-remember").value)
+    real_update = sign_ins._update_or_raise
+    lost = []
+
+    def other_tab_first(*args, **kwargs):
+        if not lost:
+            lost.append(True)
+            raise sign_ins.SignInChanged()
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(sign_ins, "_update_or_raise", other_tab_first)
+    assert browser.get("/dashboard").status_code == 200
+    assert lost == [True]
