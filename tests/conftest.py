@@ -130,6 +130,7 @@ def make_app(tmp_path, request):
     Its database has the schema the migrations make, never ``db.create_all()``'s.
     """
     numbers = itertools.count()
+    made = []
 
     def make(embedded=False, create_tables=True, **overrides):
         settings = {
@@ -145,11 +146,17 @@ def make_app(tmp_path, request):
             # limiter to its own storage, which must not be the last binding.
             request.getfixturevalue("migrated_sqlite")
         app = create_app(settings, instance_path=tmp_path / f"instance{next(numbers)}")
+        made.append(app)
         if create_tables:
             give_newest_schema(app, request)
         return app
 
     yield make
+    # An app that sent mail stays alive in its sender thread, and with it its pool of
+    # database connections: closed here, or a PostgreSQL run runs out of connections.
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
     # Only the suite's own Redis is wiped; tests may point apps at a dead address.
     if "redis_url" in request.fixturenames:
         flush_redis(request.getfixturevalue("redis_url"))
