@@ -16,8 +16,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -26,7 +24,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.support.processes import ROOT, AppServer, RedisServer, tls_files
+from tests.support.processes import AppServer, RedisServer, flask_command, tls_files
 from tests.support.tools import require
 
 try:
@@ -104,15 +102,7 @@ def site(tmp_path_factory):
             "FLASK_REGISTER_RATE_LIMIT": "1000/hour",
         }
         app_server = AppServer(directory / "app", env, certfile=cert_pem, keyfile=key_pem, workers=1)
-        upgrade = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            env=app_server.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}"
+        flask_command(env, ["db", "upgrade"])
         running.callback(app_server.stop)
         app_server.start(verify=str(ca_pem))
         yield Site(

@@ -8,15 +8,13 @@ keeps discoverable credentials and verifies its user (as a PIN or a fingerprint 
 """
 
 import secrets
-import subprocess
-import sys
 from contextlib import ExitStack
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import TIMEOUT_MS, Device, User
-from tests.support.processes import ROOT, AppServer, RedisServer, free_port
+from tests.support.processes import AppServer, RedisServer, flask_command, free_port
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +35,7 @@ def localhost_origin(site, tmp_path_factory):
             "FLASK_PUBLIC_BASE_URL": origin,
         }
         server = AppServer(directory / "app", env, port=port, certfile=cert_pem, keyfile=key_pem, workers=1)
-        upgrade = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-            env=server.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert upgrade.returncode == 0, f"flask db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}"
+        flask_command(env, ["db", "upgrade"])
         running.callback(server.stop)
         server.start(verify=str(ca_pem))
         yield origin
