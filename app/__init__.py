@@ -21,6 +21,8 @@ from . import (
     security_log,
     sessions,
     sign_ins,
+    template_translations,
+    urls,
 )
 from .account.views import bp as account_bp
 from .auth.views import bp as auth_bp
@@ -34,17 +36,25 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SecureSessionsFlask(Flask):
-    """Flask, with a store outage logged as one line instead of a traceback.
+    """Flask, with templates compiled once per language, and a store outage logged as one line.
 
     The user gets a 503 page either way (app/errors.py); a traceback per request
     during a Redis outage would only bury the one line that matters.
     """
+
+    jinja_environment = template_translations.LanguageEnvironment
+
+    def create_global_jinja_loader(self):
+        return template_translations.LanguageLoader(super().create_global_jinja_loader(), i18n.LANGUAGES)
 
     def log_exception(self, exc_info):
         if isinstance(exc_info[1], sessions.SessionStoreUnavailable):
             self.logger.warning("session store unreachable while saving a session")
             return
         super().log_exception(exc_info)
+
+    def url_for(self, endpoint, **values):
+        return urls.url_for(self, endpoint, values)
 
 
 def create_app(overrides=None, instance_path=None):

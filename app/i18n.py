@@ -7,10 +7,10 @@ the language (see templates/_macros.html).
 
 from contextlib import contextmanager
 
-from flask import current_app, g, request
-from flask_babel import Babel, force_locale, get_locale, get_translations
+from flask import current_app, request
+from flask_babel import Babel, force_locale, get_locale
 
-from . import cookies
+from . import cookies, template_translations
 from .language_negotiation import language_for
 
 # The first one is the fallback when the visitor accepts none of them.
@@ -21,21 +21,10 @@ babel = Babel()
 
 def init_app(app):
     babel.init_app(app, locale_selector=select_language)
-    # Flask-Babel looks the catalogue up again for every string in a template (about
-    # forty on the dashboard); look it up once per request instead.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda message: _request_translations().ugettext(message),
-        ngettext=lambda singular, plural, n: _request_translations().ungettext(singular, plural, n),
-        newstyle=True,
-    )
+    # Every template is compiled once per language with its strings translated.
+    template_translations.install(app)
     # get_locale() is Flask-Babel's per-request answer: the selector runs once a request.
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": str(get_locale())})
-
-
-def _request_translations():
-    if "translations" not in g:
-        g.translations = get_translations()
-    return g.translations
 
 
 def select_language():
@@ -58,14 +47,8 @@ def in_language(code):
     For text not meant for this request's visitor (an email, in the language its
     reader used on the site). The per-request catalogue cache is set aside meanwhile.
     """
-    cached = g.pop("translations", None)
-    try:
-        with force_locale(code if code in LANGUAGES else next(iter(LANGUAGES))):
-            yield
-    finally:
-        g.pop("translations", None)
-        if cached is not None:
-            g.translations = cached
+    with force_locale(code if code in LANGUAGES else next(iter(LANGUAGES))):
+        yield
 
 
 def current_language():

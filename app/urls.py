@@ -1,0 +1,38 @@
+"""URLs built once: the same endpoint and values build the same link on every request.
+
+A page builds about twenty links (navigation, footer, forms, stylesheet), each
+through Werkzeug's URL map: a tenth of the dashboard's time before this cache
+(bench/breakdown.py). A relative link depends only on the endpoint, its values,
+the blueprint a ``.name`` endpoint is relative to and the path the app is mounted
+at, so those are the cache key. Anything else goes to Flask as before: links with
+``_external``/``_scheme``/``_anchor``/``_method``, values that are not strings,
+calls outside a request, and every call once the app has URL-default functions
+(they could add values the key does not show).
+
+The cache holds at most ``CACHE_SIZE`` links, least recently used dropped first,
+so values a client chooses (a ``next`` path) cannot grow it.
+"""
+
+from functools import lru_cache
+
+from flask import Flask, has_request_context, request
+
+CACHE_SIZE = 256
+
+
+def url_for(app, endpoint, values):
+    """``Flask.url_for(app, endpoint, **values)``, from the cache where the link is relative."""
+    if (
+        app.url_default_functions
+        or not has_request_context()
+        or not all(isinstance(value, str) and not name.startswith("_") for name, value in values.items())
+    ):
+        return Flask.url_for(app, endpoint, **values)
+    blueprint = request.blueprint if endpoint.startswith(".") else None
+    return _relative_url(app, request.script_root, blueprint, endpoint, tuple(values.items()))
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _relative_url(app, script_root, blueprint, endpoint, values):
+    # Only the key's parts can change the answer; the request is the one being served.
+    return Flask.url_for(app, endpoint, **dict(values))

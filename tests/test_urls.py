@@ -1,0 +1,65 @@
+"""Links built once (app/urls.py): the same URLs as Flask builds, never a stale or unbounded one."""
+
+from flask import Flask, url_for
+
+from app import urls
+
+
+def flask_url(app, endpoint, **values):
+    return Flask.url_for(app, endpoint, **values)
+
+
+def test_cached_links_are_the_ones_flask_builds(app):
+    with app.test_request_context("/"):
+        for endpoint, values in [
+            ("dashboard.index", {}),
+            ("static", {"filename": "style.css"}),
+            ("main.tutorial", {"chapter": "05-new-session-id"}),
+            ("main.set_language", {"code": "de", "next": "/a?b=c d"}),
+        ]:
+            assert url_for(endpoint, **values) == url_for(endpoint, **values) == flask_url(app, endpoint, **values)
+
+
+def test_the_path_the_app_is_mounted_at_is_part_of_the_link(app):
+    with app.test_request_context("/", base_url="https://sessions.example/"):
+        at_root = url_for("dashboard.index")
+    with app.test_request_context("/", base_url="https://sessions.example/sub/"):
+        mounted = url_for("dashboard.index")
+    assert at_root == "/dashboard"
+    assert mounted == "/sub/dashboard"
+
+
+def test_external_links_and_other_options_go_to_flask(app):
+    with app.test_request_context("/", base_url="https://sessions.example/"):
+        assert url_for("dashboard.index", _external=True) == "https://sessions.example/dashboard"
+        assert url_for("dashboard.index", _anchor="top") == "/dashboard#top"
+    with app.test_request_context("/", base_url="https://other.example/"):
+        assert url_for("dashboard.index", _external=True) == "https://other.example/dashboard"
+
+
+def test_relative_endpoints_follow_the_blueprint_of_the_request(app):
+    with app.test_request_context("/account/sessions"):
+        account = url_for(".sessions")
+    with app.test_request_context("/dashboard"):
+        dashboard = url_for(".index")
+    assert (account, dashboard) == ("/account/sessions", "/dashboard")
+
+
+def test_values_chosen_by_clients_cannot_grow_the_cache(app):
+    with app.test_request_context("/"):
+        for number in range(urls.CACHE_SIZE * 3):
+            url_for("main.set_language", code="de", next=f"/page-{number}")
+    assert urls._relative_url.cache_info().currsize <= urls.CACHE_SIZE
+
+
+def test_url_defaults_switch_the_cache_off(make_app):
+    app = make_app()
+
+    def default_language(endpoint, values):
+        if endpoint == "main.set_language":
+            values.setdefault("code", "de")
+
+    app.url_defaults(default_language)
+    with app.test_request_context("/"):
+        assert url_for("main.set_language") == flask_url(app, "main.set_language")
+        assert "code" not in url_for("dashboard.index")
