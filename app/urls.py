@@ -22,14 +22,18 @@ CACHE_SIZE = 256
 
 def url_for(app, endpoint, values):
     """``Flask.url_for(app, endpoint, **values)``, from the cache where the link is relative."""
+    # flask.url_for() passes _anchor, _method, _scheme and _external, mostly as None.
+    options = any(value is not None for name, value in values.items() if name.startswith("_"))
+    link_values = tuple((name, value) for name, value in values.items() if not name.startswith("_"))
     if (
-        app.url_default_functions
+        options
+        or app.url_default_functions
         or not has_request_context()
-        or not all(isinstance(value, str) and not name.startswith("_") for name, value in values.items())
+        or not all(isinstance(value, str) for _, value in link_values)
     ):
         return Flask.url_for(app, endpoint, **values)
     blueprint = request.blueprint if endpoint.startswith(".") else None
-    return _relative_url(app, request.script_root, blueprint, endpoint, tuple(values.items()))
+    return _relative_url(app, request.script_root, blueprint, endpoint, link_values)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -63,3 +63,12 @@ def test_url_defaults_switch_the_cache_off(make_app):
     with app.test_request_context("/"):
         assert url_for("main.set_language") == flask_url(app, "main.set_language")
         assert "code" not in url_for("dashboard.index")
+
+
+def test_links_built_with_flask_url_for_are_cached_too(app):
+    # flask.url_for() passes every option, as None; those links are cached as well.
+    with app.test_request_context("/"):
+        before = urls._relative_url.cache_info().hits
+        for _ in range(3):
+            assert url_for("main.tutorial", chapter="03-cookie-flags") == "/tutorial/03-cookie-flags"
+        assert urls._relative_url.cache_info().hits >= before + 2
