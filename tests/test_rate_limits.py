@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from app.extensions import limiter
 from tests.conftest import AuthActions
 from tests.support.processes import RedisServer
 
@@ -144,3 +145,33 @@ def test_the_429_page_says_how_long_to_wait(app, seconds, sentence):
 
     with app.test_request_context():
         assert sentence in str(too_many_requests_message(seconds))
+
+
+def test_limits_that_count_get_requests_are_still_checked_on_get(app, client):
+    # Unknown emailed links are GETs, counted per client (EMAIL_LINK_RATE_LIMIT, 20/minute).
+    answers = [client.get(f"/auth/reset?token=unknown-{number}").status_code for number in range(21)]
+    assert answers == [404] * 20 + [429]
+
+
+def test_safe_methods_do_not_consult_the_limiter(auth, client, monkeypatch):
+    resolved = []
+    original = limiter.limit_manager.resolve_limits
+    monkeypatch.setattr(
+        limiter.limit_manager, "resolve_limits", lambda *args, **kwargs: resolved.append(1) or original(*args, **kwargs)
+    )
+    # Worked out once for the route, on its first safe request; never again after.
+    assert client.get("/auth/login").status_code == 200
+    assert resolved == [1]
+    resolved.clear()
+    assert client.get("/auth/login").status_code == 200
+    assert client.head("/auth/login").status_code == 200
+    assert resolved == []
+    assert auth.login(password="wrong password").status_code == 401
+    assert resolved
+
+
+def test_an_operator_limit_on_every_route_counts_get_requests_too(make_app):
+    app = make_app(RATELIMIT_DEFAULT="3/minute")
+    client = app.test_client()
+    answers = [client.get("/auth/login").status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
