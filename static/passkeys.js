@@ -2,7 +2,8 @@
 // data-passkey stays hidden unless the browser can use passkeys. On submit it asks the
 // server for a challenge (POST, with the form's CSRF token), runs the browser's passkey
 // dialog with it, and sends the answer in the hidden "credential" field. The server
-// checks everything; this file only carries the answer.
+// checks everything; this file only carries the answer. A refusal may name the page to
+// go to instead (sign in, or confirm the password first): a path on this site only.
 "use strict";
 
 async function runPasskeyDialog(form) {
@@ -12,6 +13,12 @@ async function runPasskeyDialog(form) {
     credentials: "same-origin",
   });
   if (!response.ok) {
+    const refusal = await response.json().catch(() => ({}));
+    const location = refusal.location;
+    if (typeof location === "string" && /^\/(?![\/\\])/.test(location)) {
+      window.location.assign(location);
+      return null;
+    }
     throw new Error(`options: ${response.status}`);
   }
   const options = await response.json();
@@ -32,6 +39,9 @@ function enablePasskeyForm(form) {
     error.hidden = true;
     try {
       const credential = await runPasskeyDialog(form);
+      if (credential === null) {
+        return; // on the way to the page the server named
+      }
       form.elements.credential.value = JSON.stringify(credential.toJSON());
       form.submit();
     } catch {

@@ -1,6 +1,7 @@
 """Passkeys with a software authenticator: add, sign in alone or after the password,
 re-authenticate, remove. The browser's side is played by tests/e2e/test_passkeys.py."""
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -54,7 +55,10 @@ def test_adding_the_first_passkey_shows_recovery_codes_and_lists_it_by_name(sign
 def test_adding_a_passkey_needs_a_recent_reauthentication(signed_in, clock):
     clock.advance(minutes=11)
     token = csrf_token_from(signed_in.client.get("/account/second-factor"))
-    assert signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token}).status_code == 403
+    refused = signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token})
+    # JSON for static/passkeys.js, with the page to open instead: confirm, then come back.
+    assert refused.status_code == 403
+    assert refused.get_json()["location"] == "/auth/reauth?next=/account/second-factor"
     added = signed_in.client.post("/account/passkeys", data={"name": "x", "credential": "{}", "csrf_token": token})
     assert added.status_code == 302 and added.headers["Location"].startswith("/auth/reauth")
 
@@ -154,3 +158,14 @@ def test_an_address_is_no_relying_party(make_app):
     app = make_app(PUBLIC_BASE_URL="https://sessions.example:8443")
     assert app.config["WEBAUTHN_RP_ID"] == "sessions.example"
     assert app.config["WEBAUTHN_ORIGIN"] == "https://sessions.example:8443"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "status"),
+    [("register", 401), ("reauth", 401), ("second-factor", 400)],
+)
+def test_a_visitor_asking_for_options_is_sent_to_the_sign_in_page_in_json(client, purpose, status):
+    token = csrf_token_from(client.get("/auth/login"))
+    refused = client.post(f"/passkeys/options/{purpose}", headers={"X-CSRFToken": token})
+    assert refused.status_code == status
+    assert refused.is_json and refused.get_json()["location"] == "/auth/login"

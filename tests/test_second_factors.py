@@ -4,7 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import SignIn, User
@@ -249,3 +249,27 @@ def test_removing_the_app_kills_a_pending_change_of_address(with_app, app):
     assert auth.client.post("/account/second-factor/app/remove", data={"csrf_token": token}).status_code == 303
     with app.app_context():
         assert db.session.scalar(select(EmailToken)) is None
+
+
+def test_a_code_typed_in_two_groups_as_apps_show_it_is_accepted(with_app, clock, app):
+    _, secret, _ = with_app
+    code = code_at(secret, clock.now)
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, f"{code[:3]} {code[3:]}").status_code == 303
+
+
+def test_a_sign_in_finished_meanwhile_by_another_tab_leaves_this_tabs_code_unused(with_app, app, monkeypatch):
+    # Two tabs share one half-signed-in state and send different recovery codes at
+    # once; the other tab takes the state between this tab's check and its finish.
+    _, _, codes = with_app
+    browser = other_browser(app)
+    browser.login()
+    monkeypatch.setattr("app.second_factors.views.pending.take", lambda: False)
+    lost = submit_code(browser.client, codes[0])
+    assert lost.status_code == 303 and lost.headers["Location"] == "/auth/login"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RecoveryCode)) == len(codes)
+    monkeypatch.undo()
+    browser.login()
+    assert submit_code(browser.client, codes[0]).status_code == 303

@@ -69,20 +69,28 @@ def begin_sign_in(user, remember, password_version, next_path):
     return redirect(url_for("second_factors.step"), 303)
 
 
-def use_code(user_id, typed):
+def use_code(user_id, typed, commit=True):
     """Check ``typed`` against the account's factors and use it up.
 
     Returns the factor it matched (``"totp"`` or ``"recovery_code"``) or ``None``.
+    With ``commit=False`` the use waits for the caller: its commit, then
+    ``code_used(user_id, factor)``, or its rollback, which leaves the code unused.
     """
     if recovery_codes.looks_like_one(typed):
         factor = "recovery_code" if recovery_codes.use(user_id, typed) else None
     else:
         authenticator = db.session.get(Authenticator, user_id)
         factor = "totp" if authenticator is not None and totp.use_code(authenticator, typed) else None
-    db.session.commit()
+    if commit:
+        db.session.commit()
+        code_used(user_id, factor)
+    return factor
+
+
+def code_used(user_id, factor):
+    """Record a committed use of a recovery code (how many are left) in the security log."""
     if factor == "recovery_code":
         security_log.record("recovery_code_used", user_id=user_id, left=recovery_codes.remaining(user_id))
-    return factor
 
 
 def first_recovery_codes(user_id):

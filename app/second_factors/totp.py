@@ -50,7 +50,11 @@ def qr_svg(uri, title):
 
 def matching_step(secret, code):
     """The time step whose code is ``code`` (within the window), or ``None``."""
-    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
+    if not isinstance(code, str):
+        return None
+    # Apps show the code in two groups ("123 456"); people copy the space, or type a dash.
+    code = "".join(char for char in code if not char.isspace() and char != "-")
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(clock.utcnow())

@@ -5,7 +5,18 @@ sends the form's token in ``X-CSRFToken``). Adding a factor, removing one and ma
 new recovery codes need a recent re-authentication (app/sudo.py).
 """
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import delete
@@ -18,6 +29,7 @@ from ..extensions import db
 from ..models import User
 from ..redirects import safe_next_path
 from . import (
+    code_used,
     enabled_for,
     first_recovery_codes,
     forget_codes_without_factors,
@@ -70,8 +82,9 @@ def step():
         return _step_page(user, form, 400 if form.errors else 200)
     # Every code counts against the account, like a password: tabs and addresses add up.
     bucket = account_throttle.take_attempt(user.username, user)
-    factor = use_code(user.id, form.code.data)
+    factor = use_code(user.id, form.code.data, commit=False)
     if factor is None:
+        db.session.rollback()
         form.code.errors.append(_("That code is not right, or it has been used already."))
         return _wrong_second_factor(user, form)
     return _complete_sign_in(user, state, bucket, factor)
@@ -104,8 +117,13 @@ def _wrong_second_factor(user, form, message=None):
 
 def _complete_sign_in(user, state, bucket, factor):
     if not pending.take():
-        # Another tab finished this sign-in a moment ago, or it timed out meanwhile.
+        # Another tab finished this sign-in a moment ago, or it timed out meanwhile: the
+        # code this request matched stays unused (its use is not committed yet).
+        db.session.rollback()
         return redirect(url_for("auth.login"), 303)
+    # The code is used up only by the one request that finishes the sign-in.
+    db.session.commit()
+    code_used(user.id, factor)
     account_throttle.forget_attempts(bucket)
     return _sign_in(user, factor, state.remember, state.password_version, state.next_path)
 
@@ -149,25 +167,36 @@ def sign_in_with_passkey():
 
 @bp.post("/passkeys/options/<purpose>")
 def passkey_options(purpose):
-    """The options for the browser's passkey dialog; the challenge waits in the session."""
+    """The options for the browser's passkey dialog; the challenge waits in the session.
+
+    A refusal is JSON too, with the page the browser should go to instead, which
+    static/passkeys.js opens: the sign-in page, or re-authentication before a passkey
+    is added (the page may have been opened while it was not needed yet).
+    """
     if purpose not in passkeys.PURPOSES or not _passkeys_on():
         abort(404)
     if purpose == "sign-in":
         options = passkeys.authentication_options(purpose)
     elif purpose == "second-factor":
-        _, user = _half_signed_in_user()
+        user = _half_signed_in_user()[1]
         if user is None:
-            abort(400)
+            return _options_refused(400, "no sign-in is waiting for its second factor", url_for("auth.login"))
         options = passkeys.authentication_options(purpose, user_id=user.id)
     elif not current_user.is_authenticated:
-        abort(401)
+        return _options_refused(401, "not signed in", url_for("auth.login"))
     elif purpose == "reauth":
         options = passkeys.authentication_options(purpose, user_id=current_user.id)
     else:
         if not sudo.password_recently_confirmed():
-            abort(403)
+            flash(_("Please confirm your password to continue."), "info")
+            next_page = url_for("second_factors.overview")
+            return _options_refused(403, "re-authentication needed", url_for("auth.reauth", next=next_page))
         options = passkeys.registration_options(current_user)
     return current_app.response_class(options, mimetype="application/json")
+
+
+def _options_refused(status, reason, location):
+    return jsonify(error=reason, location=location), status
 
 
 @bp.post("/auth/reauth/code")

@@ -171,7 +171,7 @@ class Device:
         self.page.get_by_label("Password").fill(user.password)
         if remember:
             self.page.get_by_label("Keep me signed in on this device").check()
-        self.page.get_by_role("button", name="Sign in").click()
+        self.page.get_by_role("button", name="Sign in", exact=True).click()
         self.expect_dashboard_of(user)
 
     def sign_out(self):

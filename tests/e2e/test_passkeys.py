@@ -114,3 +114,25 @@ def test_a_passkey_is_registered_signs_in_confirms_and_is_removed(device_with_au
     page.get_by_label("Password").fill(user.password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     device.expect_dashboard_of(user)
+
+
+def test_adding_a_passkey_in_a_restored_session_asks_for_the_password_first(device_with_authenticator):
+    # A sign-in restored from "keep me signed in" never typed its password here; the
+    # passkey dialog's options are refused, and the page goes to confirm it instead.
+    device = device_with_authenticator
+    page = device.page
+    user = User(name=f"e2e-{secrets.token_hex(6)}", password=f"amber {secrets.token_hex(8)} lantern")
+    device.register(user)
+    device.sign_out()
+    device.sign_in(user, remember=True)
+    device.context.clear_cookies(name="__Host-session")
+    page.goto("/account/second-factor")
+    page.get_by_label("Name of the new passkey").fill("Later key")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page).to_have_url(f"{device.origin}/auth/reauth?next=/account/second-factor")
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Confirm", exact=True).first.click()
+    expect(page).to_have_url(f"{device.origin}/account/second-factor")
+    page.get_by_label("Name of the new passkey").fill("Later key")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
