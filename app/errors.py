@@ -91,9 +91,8 @@ def render_too_many_requests(error):
     if getattr(getattr(error, "limit", None), "scope", None) == rate_limits.PASSWORD_CHECK_SCOPE:
         # The owner's way out when a copy of this device's cookies spent the budget.
         message = _(
-            "Too many wrong passwords in this session. Sign out, then sign in again with your "
-            "password: the new session has its own attempts, and signing out also ends every "
-            "copy of this one."
+            "Too many wrong passwords or codes in this session. Sign out, then sign in again: the "
+            "new session has its own attempts, and signing out also ends every copy of this one."
         )
         return render_http_error(error, message)
     return render_http_error(error, too_many_requests_message(seconds_to_wait(error)))

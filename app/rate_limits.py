@@ -22,9 +22,14 @@ def init_app(app):
         )
     # Flask-Limiter 4.1 merges the storage options of every init_app in a process into
     # the ones before: an earlier app's Sentinel or pool options would reach this one.
-    # Likewise its note that the storage is dead, which belongs to the earlier storage.
+    # Likewise its note that the storage is dead, which belongs to the earlier storage,
+    # and the limits an earlier app's config set for every route (RATELIMIT_DEFAULT,
+    # RATELIMIT_APPLICATION, RATELIMIT_META), which it keeps unless the next one sets its own.
     limiter._storage_options = {}
     limiter._storage_dead = False
+    limiter.limit_manager.set_default_limits([])
+    limiter.limit_manager.set_application_limits([])
+    limiter._meta_limits = []
     limiter.init_app(app)
 
 
@@ -39,7 +44,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @limiter.request_filter
 def _uncounted_method():
     """True (Flask-Limiter's "exempt") for a safe method on a route where no limit counts it."""
-    if request.method not in SAFE_METHODS:
+    # On its in-memory fallback, Flask-Limiter notices that its Redis is back only while
+    # it works out a request's limits: every request goes to it then.
+    if request.method not in SAFE_METHODS or limiter._storage_dead:
         return False
     routes = current_app.extensions.setdefault("routes_without_safe_method_limits", {})
     if request.endpoint not in routes:

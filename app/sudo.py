@@ -7,6 +7,15 @@ typed within ``REAUTH_WINDOW`` (10 minutes). A sign-in restored from a remember
 cookie has never typed it, so it always has to. Where the account has second
 factors, a code or a passkey confirms it as well (app/second_factors/views.py);
 ``mark_password_confirmed`` then records that confirmation under the same key.
+
+Changes to the second factors ask for more (OWASP ASVS 5.0, 7.5.1: full
+re-authentication before changing what authenticates): a confirmation made for it,
+not the sign-in's own, and, where the account has a factor, made with one of them
+(``factor_change_confirmed``). Threat: a phishing proxy that relays the password and
+the code, then keeps the fresh session cookie it captured, or anyone with a copy of a
+fresh cookie. Without this, that cookie could add a passkey of its own in the first ten
+minutes, remove the owner's factors and keep the account. With it, they need a fresh
+code or passkey, which a relayed sign-in does not leave them.
 """
 
 from functools import wraps
@@ -18,10 +27,35 @@ from flask_login import current_user
 from . import clock, passwords, security_log
 
 CONFIRMED_AT_KEY = "password_confirmed_at"
+# [when (epoch seconds), how: "password" or a factor] of the last re-authentication
+# asked for by a sensitive action; a sign-in does not set it.
+REAUTHENTICATED_KEY = "reauthenticated"
+PASSWORD = "password"  # noqa: S105 - the name of a means of re-authentication, not a password
 
 
 def mark_password_confirmed():
     session[CONFIRMED_AT_KEY] = int(clock.utcnow().timestamp())
+
+
+def mark_reauthenticated(means):
+    """A re-authentication just succeeded, with ``means`` (``PASSWORD`` or a factor's name)."""
+    mark_password_confirmed()
+    session[REAUTHENTICATED_KEY] = [int(clock.utcnow().timestamp()), means]
+
+
+def factor_change_confirmed(has_factor):
+    """True if this session re-authenticated within ``REAUTH_WINDOW`` for a change to its factors.
+
+    ``has_factor``: the account has a second factor, so the re-authentication must have
+    used one (a code or a passkey), not the password.
+    """
+    value = session.get(REAUTHENTICATED_KEY)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)):
+        return False
+    at, means = value
+    age = clock.utcnow().timestamp() - at
+    fresh = 0 <= age <= current_app.config["REAUTH_WINDOW"].total_seconds()
+    return fresh and not (has_factor and means == PASSWORD)
 
 
 def password_recently_confirmed():
@@ -57,10 +91,47 @@ def reauth_required(return_to):
         def guarded(*args, **kwargs):
             if password_recently_confirmed():
                 return view(*args, **kwargs)
-            target = request.full_path.rstrip("?") if request.method == "GET" else url_for(return_to)
             flash(_("Please confirm your password to continue."), "info")
-            return redirect(url_for("auth.reauth", next=target))
+            return redirect(reauth_url(return_to))
 
         return guarded
 
     return decorator
+
+
+def factor_change_reauth_required(return_to, has_factor):
+    """As ``reauth_required``, for changes to the second factors (``factor_change_confirmed``).
+
+    ``has_factor(user_id)`` tells whether the account has a factor; if it does, the
+    re-authentication page asks for a code or a passkey only.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            with_factor = has_factor(current_user.id)
+            if factor_change_confirmed(with_factor):
+                return view(*args, **kwargs)
+            return redirect(factor_change_reauth_url(return_to, with_factor))
+
+        return guarded
+
+    return decorator
+
+
+def factor_change_reauth_url(return_to, with_factor):
+    """Where to confirm a change to the factors (only by a factor, ``with_factor``), saying why."""
+    if with_factor:
+        flash(_("Changes to your second factors need one of them: please confirm with it."), "info")
+    else:
+        flash(_("Please confirm your password to continue."), "info")
+    return reauth_url(return_to, factor=with_factor)
+
+
+def reauth_url(return_to, factor=False):
+    """The re-authentication page, then back here (a GET) or to the page of ``return_to`` (a POST).
+
+    ``factor``: the page offers the account's factors only, not the password.
+    """
+    target = request.full_path.rstrip("?") if request.method == "GET" else url_for(return_to)
+    return url_for("auth.reauth", next=target, factor=1 if factor else None)

@@ -82,3 +82,34 @@ def test_a_token_from_another_session_is_rejected(app, auth):
 def test_csrf_failures_are_logged_as_security_events(auth, caplog):
     auth.client.post("/auth/login", data={"username": "alice", "password": "x"})
     assert any('"event": "csrf_failed"' in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "null",
+        "https://localhost",  # another scheme
+        "http://localhost:8080",  # another port
+        "http://localhost.evil.example",
+        "http://evil.example@localhost",  # not an origin at all
+        "http://localhost:99999",
+        "http://[::1",
+        "",
+    ],
+)
+def test_a_valid_token_sent_from_another_origin_is_400_and_signs_nobody_in(app, auth, origin):
+    """Defence in depth: a leaked token replayed from a page on another site still fails."""
+    auth.create_user()
+    data = {"username": "alice", "password": "correct horse battery", "csrf_token": auth.token()}
+    response = auth.client.post("/auth/login", data=data, headers={"Origin": origin})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.query(SignIn).count() == 0
+
+
+@pytest.mark.parametrize("origin", ["http://localhost", "HTTP://LOCALHOST:80"])
+def test_this_sites_own_origin_passes(auth, origin):
+    auth.create_user()
+    data = {"username": "alice", "password": "correct horse battery", "csrf_token": auth.token()}
+    assert auth.client.post("/auth/login", data=data, headers={"Origin": origin}).status_code == 303

@@ -7,6 +7,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from tests.conftest import AuthActions
+from tests.support.second_factors import reauthenticate
 
 CATALOGUE = Path(__file__).parent.parent / "app" / "translations" / "de" / "LC_MESSAGES" / "messages.po"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
@@ -43,6 +44,8 @@ def german(app):
     auth.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = GERMAN["Accept-Language"]
     auth.create_user()
     auth.login()
+    # Confirmed for a change to the factors too, so that their pages open.
+    reauthenticate(auth)
     return auth
 
 

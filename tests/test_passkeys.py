@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import SignIn
 from app.second_factors.models import Passkey, RecoveryCode
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.second_factors import RECOVERY_CODE_PATTERN, add_passkey, passkey_answer
+from tests.support.second_factors import RECOVERY_CODE_PATTERN, add_passkey, passkey_answer, reauthenticate
 from tests.support.soft_authenticator import SoftPasskey
 
 
@@ -24,6 +24,7 @@ def newest_sign_in(app):
 
 
 def test_the_relying_party_comes_from_the_config_never_the_request(signed_in, app):
+    reauthenticate(signed_in)
     token = csrf_token_from(signed_in.client.get("/account/second-factor"))
     options = signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token}).get_json()
     assert options["rp"]["id"] == "sessions.example"
@@ -40,13 +41,15 @@ def test_the_relying_party_comes_from_the_config_never_the_request(signed_in, ap
 
 
 def test_adding_the_first_passkey_shows_recovery_codes_and_lists_it_by_name(signed_in, app):
-    added = add_passkey(signed_in, SoftPasskey(), name="Work laptop")
+    first = SoftPasskey()
+    added = add_passkey(signed_in, first, name="Work laptop")
     assert added.status_code == 200
     assert len(RECOVERY_CODE_PATTERN.findall(added.get_data(as_text=True))) == 10
     overview = signed_in.client.get("/account/second-factor").get_data(as_text=True)
     assert "Work laptop" in overview
     assert "Passkey added" in signed_in.client.get("/account/activity").get_data(as_text=True)
-    second = add_passkey(signed_in, SoftPasskey(), name="Phone")
+    # The account has a factor now: adding another is confirmed with it.
+    second = add_passkey(signed_in, SoftPasskey(), name="Phone", confirm_with=first)
     assert second.status_code == 303
     with app.app_context():
         assert db.session.query(Passkey).count() == 2 and db.session.query(RecoveryCode).count() == 10
@@ -106,6 +109,7 @@ def test_removing_the_last_passkey_ends_other_sign_ins_and_the_recovery_codes(si
     device.client.post("/auth/passkey", data={"credential": answer, "csrf_token": token})
     with app.app_context():
         public_id = db.session.scalar(select(Passkey.public_id))
+    reauthenticate(signed_in, passkey=passkey)
     token = csrf_token_from(signed_in.client.get("/account/second-factor"))
     removed = signed_in.client.post(f"/account/passkeys/{public_id}/remove", data={"csrf_token": token})
     assert removed.status_code == 303
@@ -169,3 +173,21 @@ def test_a_visitor_asking_for_options_is_sent_to_the_sign_in_page_in_json(client
     refused = client.post(f"/passkeys/options/{purpose}", headers={"X-CSRFToken": token})
     assert refused.status_code == status
     assert refused.is_json and refused.get_json()["location"] == "/auth/login"
+
+
+@pytest.mark.parametrize("algorithm", [-257, -8, -37])
+def test_a_passkey_whose_key_names_another_algorithm_is_refused_when_added(signed_in, algorithm):
+    # A P-256 key declaring RS256, EdDSA or PS256 could never sign in: refused now.
+    refused = add_passkey(signed_in, SoftPasskey(algorithm=algorithm), name="Odd key")
+    assert refused.status_code == 400
+    assert "The passkey could not be added" in refused.get_data(as_text=True)
+
+
+def test_a_passkey_registered_already_is_refused_as_such(app, signed_in):
+    passkey = SoftPasskey()
+    assert add_passkey(signed_in, passkey, name="First").status_code == 200
+    again = add_passkey(signed_in, passkey, name="Again", confirm_with=passkey)
+    assert again.status_code == 400
+    assert "That passkey is registered already." in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 1

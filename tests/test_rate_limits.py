@@ -175,3 +175,10 @@ def test_an_operator_limit_on_every_route_counts_get_requests_too(make_app):
     client = app.test_client()
     answers = [client.get("/auth/login").status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
+
+
+def test_a_limit_on_every_route_does_not_outlive_the_app_that_set_it(make_app):
+    # One Flask-Limiter serves every app of a process (the tests make hundreds).
+    make_app(RATELIMIT_DEFAULT="1/minute", RATELIMIT_APPLICATION="1/minute", RATELIMIT_META="1/minute")
+    client = make_app().test_client()
+    assert [client.get("/auth/login").status_code for _ in range(3)] == [200, 200, 200]

@@ -13,15 +13,21 @@ from app.recovery.models import EmailToken
 from app.second_factors import secret_box
 from app.second_factors.models import Authenticator, RecoveryCode
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.second_factors import add_app, code_at, submit_code
+from tests.support.second_factors import add_app, code_at, reauthenticate, submit_code
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def with_app(signed_in, clock):
-    """Alice, signed in, with an authenticator app; returns (auth, secret, recovery codes)."""
+    """Alice, signed in, with an authenticator app; returns (auth, secret, recovery codes).
+
+    She has just confirmed it is her with a code from the app, as changes to the
+    factors ask; the clock is then one step on, so ``code_at(secret, clock.now)`` is unused.
+    """
     secret, codes = add_app(signed_in, clock)
+    reauthenticate(signed_in, code_at(secret, clock.now))
+    clock.advance(seconds=30)
     return signed_in, secret, codes
 
 
@@ -32,6 +38,7 @@ def other_browser(app, address="198.51.100.7"):
 
 
 def test_setup_shows_the_qr_code_as_inline_svg_and_needs_a_first_code(signed_in, clock, app):
+    reauthenticate(signed_in)
     page = signed_in.client.get("/account/second-factor/app")
     html = page.get_data(as_text=True)
     assert '<svg width="' in html and 'class="qr"' in html
@@ -94,13 +101,17 @@ def test_a_recovery_code_signs_in_once(with_app, clock, app):
 
 
 def test_new_recovery_codes_need_reauthentication_and_replace_the_old_ones(with_app, clock, app):
-    auth, _, old_codes = with_app
+    auth, secret, old_codes = with_app
     clock.advance(minutes=11)
     token = csrf_token_from(auth.client.get("/account/second-factor"))
     refused = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
     assert refused.status_code == 302 and refused.headers["Location"].startswith("/auth/reauth")
-    page = auth.client.get("/auth/reauth")
-    auth.client.post("/auth/reauth", data={"password": PASSWORD, "csrf_token": csrf_token_from(page)})
+    # The password alone is not enough to change the factors: one of them is asked for.
+    reauthenticate(auth)
+    token = csrf_token_from(auth.client.get("/account/second-factor"))
+    refused = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
+    assert refused.status_code == 302 and "factor=1" in refused.headers["Location"]
+    reauthenticate(auth, code_at(secret, clock.now))
     token = csrf_token_from(auth.client.get("/account/second-factor"))
     fresh = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
     assert fresh.status_code == 200

@@ -133,14 +133,14 @@ def reauth():
     next_path = safe_next_path(request.args.get("next")) or url_for("dashboard.index")
     form = ReauthForm()
     # Where the account has second factors, a code or a passkey will do as well.
-    others = reauth_forms(current_user.id)
+    others = reauth_forms(current_user.id, factor_only=request.args.get("factor") == "1")
     if not form.validate_on_submit():
         return render_template("auth/reauth.html", form=form, **others), 400 if form.errors else 200
     if not sudo.own_password_confirmed(form.password):
         return render_template("auth/reauth.html", form=form, **others), 401
     # A privilege change: new session id, so an id seen before cannot ride along.
     sign_ins.renew_session_id()
-    sudo.mark_password_confirmed()
+    sudo.mark_reauthenticated(sudo.PASSWORD)
     security_log.record("reauthenticated", user_id=current_user.id)
     return redirect(next_path, 303)
 

@@ -12,6 +12,8 @@ The map (delivery itself is app/mail/'s):
   and the reset, which ends every sign-in and signs nobody in.
 - ``new_device.py``: the alert for a sign-in from a browser the account has not seen,
   and its "This wasn't me" link.
+- ``factor_notices.py``: a message for every change to the second factors, and for a
+  right password followed by five wrong codes.
 - ``throttle.py``: limits on messages per account.
 - ``views.py``, ``forms.py``: the pages behind the links, and the email page.
 
@@ -26,7 +28,7 @@ from sqlalchemy import delete
 
 from .. import clock
 from ..extensions import db
-from . import addresses, new_device
+from . import addresses, factor_notices, new_device
 from .models import EmailAddress, EmailToken
 
 EVENT_LABELS = {
@@ -37,6 +39,7 @@ EVENT_LABELS = {
     "password_reset": _l("Password reset by email; every session signed out"),
     "new_device_alert_sent": _l("Sent an alert about a sign-in from a new browser"),
     "sign_in_reported": _l("Ended a sign-in reported as not yours"),
+    "second_factor_notice_sent": _l("Sent a message about your second factors"),
 }
 
 
@@ -50,6 +53,16 @@ def after_sign_up(user, address):
 def after_sign_in(user, record):
     """A password sign-in: alert the owner if this browser is new to the account."""
     new_device.alert_unless_known(user, record)
+
+
+def after_second_factor_change(user, event, name=""):
+    """A factor was added or removed, or new recovery codes made: the owner is told."""
+    factor_notices.notify(user, event, name)
+
+
+def after_second_factor_guessed(user):
+    """A right password, then every try at the code wrong: the owner is told."""
+    factor_notices.notify(user, factor_notices.CODES_GUESSED)
 
 
 def after_others_signed_out(user_id):

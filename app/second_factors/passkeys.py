@@ -32,7 +32,19 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    decode_credential_public_key,
+    parse_authentication_credential_json,
+)
+from webauthn.helpers.cose import COSEAlgorithmIdentifier as Algorithm
+from webauthn.helpers.decode_credential_public_key import (
+    DecodedEC2PublicKey,
+    DecodedMLDSAPublicKey,
+    DecodedOKPPublicKey,
+    DecodedRSAPublicKey,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -46,6 +58,23 @@ from ..extensions import db
 from ..models import User
 from ..tokens import sha256_hex
 from .models import Passkey
+
+# The COSE key type that signs with each algorithm (RFC 9053). A new passkey whose key
+# names an algorithm of another type could never sign in: it is refused when added.
+KEY_TYPE_OF_ALGORITHM = {
+    Algorithm.ECDSA_SHA_256: DecodedEC2PublicKey,
+    Algorithm.ECDSA_SHA_512: DecodedEC2PublicKey,
+    Algorithm.EDDSA: DecodedOKPPublicKey,
+    Algorithm.RSASSA_PSS_SHA_256: DecodedRSAPublicKey,
+    Algorithm.RSASSA_PSS_SHA_384: DecodedRSAPublicKey,
+    Algorithm.RSASSA_PSS_SHA_512: DecodedRSAPublicKey,
+    Algorithm.RSASSA_PKCS1_v1_5_SHA_256: DecodedRSAPublicKey,
+    Algorithm.RSASSA_PKCS1_v1_5_SHA_384: DecodedRSAPublicKey,
+    Algorithm.RSASSA_PKCS1_v1_5_SHA_512: DecodedRSAPublicKey,
+    Algorithm.ML_DSA_44: DecodedMLDSAPublicKey,
+    Algorithm.ML_DSA_65: DecodedMLDSAPublicKey,
+    Algorithm.ML_DSA_87: DecodedMLDSAPublicKey,
+}
 
 CHALLENGE_KEY = "_passkey_challenge"
 PURPOSES = ("sign-in", "second-factor", "reauth", "register")
@@ -80,8 +109,15 @@ def authentication_options(purpose, user_id=None):
     return options_to_json(options)
 
 
+class AlreadyRegistered(Exception):
+    """The new passkey's credential id is stored already (this account's, or another's)."""
+
+
 def register(user_id, credential, name):
-    """Verify a new passkey's answer and store it (the caller commits); ``None`` if it fails."""
+    """Verify a new passkey's answer and store it (the caller commits); ``None`` if it fails.
+
+    Raises ``AlreadyRegistered`` for a credential id that is stored already.
+    """
     challenge = _take_challenge("register")
     if challenge is None:
         return None
@@ -95,15 +131,28 @@ def register(user_id, credential, name):
         )
     except (WebAuthnException, ValueError, KeyError, TypeError):
         return None
+    if not _usable(verified.credential_public_key):
+        return None
+    credential_id = bytes_to_base64url(verified.credential_id)
+    if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)) is not None:
+        raise AlreadyRegistered()
     passkey = Passkey(
         user_id=user_id,
-        credential_id=bytes_to_base64url(verified.credential_id),
+        credential_id=credential_id,
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
         name=name,
     )
     db.session.add(passkey)
     return passkey
+
+
+def _usable(public_key):
+    try:
+        decoded = decode_credential_public_key(public_key)
+    except (WebAuthnException, ValueError, KeyError, TypeError):
+        return False
+    return isinstance(decoded, KEY_TYPE_OF_ALGORITHM.get(decoded.alg, ()))
 
 
 def authenticate(purpose, credential, user_id=None):

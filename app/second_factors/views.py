@@ -45,6 +45,10 @@ from .models import Authenticator, Passkey
 
 bp = Blueprint("second_factors", __name__)
 
+# Adding or removing a factor, and new recovery codes: a re-authentication made for it,
+# with a factor where the account has one (app/sudo.py).
+_factor_change_reauth_required = sudo.factor_change_reauth_required("second_factors.overview", enabled_for)
+
 # The secret of an app being set up, encrypted, until its first code confirms it.
 SETUP_KEY = "_authenticator_setup"
 
@@ -65,7 +69,11 @@ def _start_again():
 
 def _step_page(user, form, status=200):
     offer_passkey = _passkeys_on() and bool(passkeys.of_user(user.id))
-    return render_template("second_factors/step.html", form=form, offer_passkey=offer_passkey), status
+    has_app = db.session.get(Authenticator, user.id) is not None
+    if not has_app:
+        # A passkey-only account: the field takes its recovery codes, and no app code.
+        form.code.label.text = _("Recovery code")
+    return render_template("second_factors/step.html", form=form, offer_passkey=offer_passkey, has_app=has_app), status
 
 
 @bp.route("/auth/second-factor", methods=["GET", "POST"])
@@ -109,6 +117,8 @@ def step_with_passkey():
 def _wrong_second_factor(user, form, message=None):
     security_log.record("second_factor_failed", user_id=user.id)
     if not pending.count_failure():
+        # The last try was used: whoever typed the password did not have the factor.
+        recovery.after_second_factor_guessed(user)
         return render_template("second_factors/step.html", form=None, offer_passkey=False), 401
     if message:
         form.form_errors.append(message)
@@ -187,10 +197,10 @@ def passkey_options(purpose):
     elif purpose == "reauth":
         options = passkeys.authentication_options(purpose, user_id=current_user.id)
     else:
-        if not sudo.password_recently_confirmed():
-            flash(_("Please confirm your password to continue."), "info")
-            next_page = url_for("second_factors.overview")
-            return _options_refused(403, "re-authentication needed", url_for("auth.reauth", next=next_page))
+        with_factor = enabled_for(current_user.id)
+        if not sudo.factor_change_confirmed(with_factor):
+            reauth = sudo.factor_change_reauth_url("second_factors.overview", with_factor)
+            return _options_refused(403, "re-authentication needed", reauth)
         options = passkeys.registration_options(current_user)
     return current_app.response_class(options, mimetype="application/json")
 
@@ -234,27 +244,35 @@ def reauth_with_passkey():
 def _reauthenticated(factor):
     # A privilege change, as with the password: a new session id.
     sign_ins.renew_session_id()
-    sudo.mark_password_confirmed()
+    sudo.mark_reauthenticated(factor)
     security_log.record("reauthenticated", user_id=current_user.id, second_factor=factor)
     return redirect(safe_next_path(request.args.get("next")) or url_for("dashboard.index"), 303)
 
 
 def _reauth_page(code_form, status, form=None):
+    others = reauth_forms(current_user.id, factor_only=request.args.get("factor") == "1")
     return (
         render_template(
             "auth/reauth.html",
             form=form or ReauthForm(formdata=None),
             code_form=code_form,
-            offer_passkey=reauth_forms(current_user.id)["offer_passkey"],
+            offer_passkey=others["offer_passkey"],
+            factor_only=others["factor_only"],
         ),
         status,
     )
 
 
-def reauth_forms(user_id):
-    """The code form and passkey button of the re-authentication page, for the factors the account has."""
+def reauth_forms(user_id, factor_only=False):
+    """The code form and passkey button of the re-authentication page, for the factors the account has.
+
+    ``factor_only``: a change to the factors asked for one of them (app/sudo.py), so the
+    password form is left out where the account has a factor.
+    """
+    has_factor = enabled_for(user_id)
     return {
-        "code_form": CodeForm(formdata=None) if enabled_for(user_id) else None,
+        "factor_only": factor_only and has_factor,
+        "code_form": CodeForm(formdata=None) if has_factor else None,
         "offer_passkey": _passkeys_on() and bool(passkeys.of_user(user_id)),
     }
 
@@ -283,7 +301,7 @@ def _overview_page(add_form, status=200):
 
 @bp.route("/account/second-factor/app", methods=["GET", "POST"])
 @login_required
-@sudo.reauth_required(return_to="second_factors.overview")
+@_factor_change_reauth_required
 @rate_limits.password_checks
 def add_app():
     """Set up an authenticator app: scan, type its first code, get the recovery codes."""
@@ -332,7 +350,7 @@ def _enable_app(secret, step):
 
 @bp.post("/account/passkeys")
 @login_required
-@sudo.reauth_required(return_to="second_factors.overview")
+@_factor_change_reauth_required
 def add_passkey():
     """Store a new passkey, named by its owner, after the browser made it."""
     if not _passkeys_on():
@@ -340,13 +358,18 @@ def add_passkey():
     form = AddPasskeyForm()
     if not form.validate_on_submit():
         return _overview_page(form, 400)
-    if passkeys.register(current_user.id, form.credential.data, form.name.data) is None:
+    try:
+        added = passkeys.register(current_user.id, form.credential.data, form.name.data)
+    except passkeys.AlreadyRegistered:
+        form.form_errors.append(_("That passkey is registered already."))
+        return _overview_page(form, 400)
+    if added is None:
         form.form_errors.append(_("The passkey could not be added. Please try again."))
         return _overview_page(form, 400)
-    return _factor_added("passkey", "passkey_added")
+    return _factor_added("passkey", "passkey_added", name=form.name.data)
 
 
-def _factor_added(factor, event):
+def _factor_added(factor, event, name=""):
     """Commit the new factor; with the account's first factor come its recovery codes."""
     codes = first_recovery_codes(current_user.id)
     try:
@@ -360,6 +383,7 @@ def _factor_added(factor, event):
     # before (which skipped the factor) dies. The renewal commits the factor with it.
     sign_ins.renew_current_sign_in(second_factor=factor)
     security_log.record(event, user_id=current_user.id)
+    recovery.after_second_factor_change(current_user, event, name)
     if codes is None:
         flash(_("Added. Your recovery codes stay as they were."), "success")
         return redirect(url_for("second_factors.overview"), 303)
@@ -368,25 +392,27 @@ def _factor_added(factor, event):
 
 @bp.post("/account/second-factor/app/remove")
 @login_required
-@sudo.reauth_required(return_to="second_factors.overview")
+@_factor_change_reauth_required
 def remove_app():
     """Remove the authenticator app; every other sign-in ends."""
     removed = db.session.execute(delete(Authenticator).where(Authenticator.user_id == current_user.id)).rowcount
-    return _factor_removed(removed, "second_factor_removed")
+    return _factor_removed(removed, "second_factor_removed", "")
 
 
 @bp.post("/account/passkeys/<public_id>/remove")
 @login_required
-@sudo.reauth_required(return_to="second_factors.overview")
+@_factor_change_reauth_required
 def remove_passkey(public_id):
     """Remove one passkey; every other sign-in ends."""
-    removed = db.session.execute(
-        delete(Passkey).where(Passkey.public_id == public_id, Passkey.user_id == current_user.id)
-    ).rowcount
-    return _factor_removed(removed, "passkey_removed")
+    names = db.session.scalars(
+        delete(Passkey)
+        .where(Passkey.public_id == public_id, Passkey.user_id == current_user.id)
+        .returning(Passkey.name)
+    ).all()
+    return _factor_removed(len(names), "passkey_removed", names[0] if names else "")
 
 
-def _factor_removed(removed, event):
+def _factor_removed(removed, event, name):
     """Threat: someone holding another of the account's sessions, or a copy of its cookies,
     who may have been the reason to remove the factor: whatever they hold is ended, and
     this device gets a new token and session id. With no factor left, the recovery
@@ -403,13 +429,14 @@ def _factor_removed(removed, event):
     recovery.after_others_signed_out(current_user.id)
     sign_ins.renew_current_sign_in()
     security_log.record(event, user_id=current_user.id, other_sessions_ended=ended)
+    recovery.after_second_factor_change(current_user, event, name)
     flash(_("Removed. Every other session has been signed out."), "success")
     return redirect(url_for("second_factors.overview"), 303)
 
 
 @bp.post("/account/second-factor/recovery-codes")
 @login_required
-@sudo.reauth_required(return_to="second_factors.overview")
+@_factor_change_reauth_required
 def regenerate_codes():
     """Ten new recovery codes; the old ones stop working."""
     if not enabled_for(current_user.id):
@@ -417,6 +444,7 @@ def regenerate_codes():
     codes = recovery_codes.replace_all(current_user.id)
     db.session.commit()
     security_log.record("recovery_codes_regenerated", user_id=current_user.id)
+    recovery.after_second_factor_change(current_user, "recovery_codes_regenerated")
     return render_template("second_factors/recovery_codes.html", codes=codes, first=False)
 
 

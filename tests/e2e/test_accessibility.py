@@ -126,8 +126,14 @@ def test_every_page_passes_axe_and_fits_a_phone(browser, site, axe_script, user,
         for path in SIGNED_IN_PAGES:
             audit.visit(page, path, "signed in")
         # Signing up counts as a fresh password check, so these open without re-authentication.
-        for path in ("/account/password", "/account/delete", "/account/second-factor/app"):
+        for path in ("/account/password", "/account/delete"):
             audit.visit(page, path, "signed in")
+        # Changes to the second factors need a confirmation made for them.
+        page.goto("/auth/reauth?next=/account/second-factor/app")
+        page.locator("#password").fill(user.password)
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(f"{site.url}/account/second-factor/app")
+        audit.check(page, "signed in: authenticator app set-up")
         page.goto("/account/password")
         page.locator("main form button[type=submit]").click()
         expect(page.locator(".error").first).to_be_visible()

@@ -10,7 +10,14 @@ from sqlalchemy import select
 from app.extensions import db
 from app.second_factors.models import Authenticator
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.second_factors import add_app, add_passkey, code_at, passkey_answer, submit_code
+from tests.support.second_factors import (
+    add_app,
+    add_passkey,
+    code_at,
+    passkey_answer,
+    reauthenticate,
+    submit_code,
+)
 from tests.support.soft_authenticator import SoftPasskey
 
 
@@ -134,6 +141,36 @@ def test_removing_a_factor_from_a_stolen_session_without_reauthentication(app, v
     page = thief.client.get("/auth/reauth")
     wrong = thief.client.post("/auth/reauth/code", data={"code": "123456", "csrf_token": csrf_token_from(page)})
     assert wrong.status_code == 401
+    with app.app_context():
+        assert db.session.scalar(select(Authenticator)) is not None
+
+
+def test_a_fresh_session_relayed_by_a_phishing_proxy_cannot_change_the_factors(app, auth, clock):
+    """The proxy relayed the password and a code, and kept the fresh session cookie.
+
+    Within the first ten minutes of that sign-in it has the password too; it still
+    cannot add its own passkey, remove the owner's app or read new recovery codes:
+    those need a code or passkey given for the change itself.
+    """
+    auth.create_user()
+    auth.login()
+    secret, _ = add_app(auth, clock)
+    proxy = attacker(app)
+    assert proxy.login().headers["Location"] == "/auth/second-factor"
+    assert submit_code(proxy.client, code_at(secret, clock.now)).headers["Location"] == "/dashboard"
+    proxy.client.environ_base["REMOTE_ADDR"] = "198.51.100.99"  # the cookie, used from elsewhere
+    reauthenticate(proxy)  # the relayed password
+    token = csrf_token_from(proxy.client.get("/account/second-factor"))
+    for path in ("/account/second-factor/app/remove", "/account/second-factor/recovery-codes"):
+        refused = proxy.client.post(path, data={"csrf_token": token})
+        assert refused.status_code == 302 and "factor=1" in refused.headers["Location"], path
+    options = proxy.client.post("/passkeys/options/register", headers={"X-CSRFToken": token})
+    assert options.status_code == 403
+    added = proxy.client.post("/account/passkeys", data={"name": "Proxy", "credential": "{}", "csrf_token": token})
+    assert added.status_code == 302 and "factor=1" in added.headers["Location"]
+    # The re-authentication page offers the factors only.
+    page = proxy.client.get("/auth/reauth?next=/account/second-factor&factor=1").get_data(as_text=True)
+    assert 'name="password"' not in page and 'name="code"' in page
     with app.app_context():
         assert db.session.scalar(select(Authenticator)) is not None
 

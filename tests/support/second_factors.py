@@ -14,11 +14,34 @@ def code_at(secret, moment):
     return pyotp.TOTP(secret).at(moment)
 
 
-def add_app(auth, clock):
+PASSWORD = "correct horse battery"
+
+
+def reauthenticate(auth, code=None, password=PASSWORD, passkey=None):
+    """Confirm it is the owner, as changes to the factors ask.
+
+    With ``passkey`` (a SoftPasskey of the account) if given, else ``code`` if given,
+    else the password.
+    """
+    if passkey is not None:
+        credential, token = passkey_answer(auth.client, passkey, "reauth")
+        answer = auth.client.post("/auth/reauth/passkey", data={"credential": credential, "csrf_token": token})
+    elif code is not None:
+        token = csrf_token_from(auth.client.get("/auth/reauth"))
+        answer = auth.client.post("/auth/reauth/code", data={"code": code, "csrf_token": token})
+    else:
+        token = csrf_token_from(auth.client.get("/auth/reauth"))
+        answer = auth.client.post("/auth/reauth", data={"password": password, "csrf_token": token})
+    assert answer.status_code == 303, answer.status_code
+
+
+def add_app(auth, clock, code=None):
     """Add an authenticator app to the signed-in account; returns (secret, recovery codes).
 
-    The clock then moves on one step, so that the next code is not the one just used.
+    Re-authenticates first (with ``code`` where the account has a factor already). The
+    clock then moves on one step, so that the next code is not the one just used.
     """
+    reauthenticate(auth, code)
     page = auth.client.get("/account/second-factor/app")
     assert page.status_code == 200, page.status_code
     secret = SECRET_PATTERN.search(page.get_data(as_text=True)).group(1)
@@ -43,8 +66,13 @@ def passkey_options(client, purpose, token):
     return response.get_json()
 
 
-def add_passkey(auth, passkey, name="Laptop"):
-    """Register ``passkey`` (a SoftPasskey) on the signed-in account; returns the response."""
+def add_passkey(auth, passkey, name="Laptop", code=None, confirm_with=None):
+    """Register ``passkey`` (a SoftPasskey) on the signed-in account; returns the response.
+
+    Re-authenticates first: where the account has a factor already, with ``code`` or
+    the passkey ``confirm_with``; else with the password.
+    """
+    reauthenticate(auth, code, passkey=confirm_with)
     token = csrf_token_from(auth.client.get("/account/second-factor"))
     credential = passkey.create(passkey_options(auth.client, "register", token))
     return auth.client.post("/account/passkeys", data={"name": name, "credential": credential, "csrf_token": token})
