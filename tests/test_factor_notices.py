@@ -11,7 +11,7 @@ from app.extensions import db
 from app.second_factors.models import Passkey
 from tests.conftest import AuthActions, csrf_token_from
 from tests.support.mail import link, sign_up_and_confirm
-from tests.support.second_factors import add_app, add_passkey, code_at, reauthenticate, submit_code
+from tests.support.second_factors import add_app, add_passkey, code_at, new_codes_form, reauthenticate, submit_code
 from tests.support.soft_authenticator import SoftPasskey
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -48,8 +48,9 @@ def test_adding_and_removing_the_app_are_each_told_with_when_where_and_what_to_d
 def test_new_recovery_codes_are_told(alice, mailbox, clock):
     secret, _ = add_app(alice, clock)
     reauthenticate(alice, code_at(secret, clock.now))
-    token = csrf_token_from(alice.client.get("/account/second-factor"))
-    assert alice.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token}).status_code == 200
+    assert (
+        alice.client.post("/account/second-factor/recovery-codes", data=new_codes_form(alice.client)).status_code == 200
+    )
     assert "New recovery codes were made for your account" in notices(mailbox)[-1].body
 
 

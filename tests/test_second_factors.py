@@ -13,7 +13,14 @@ from app.recovery.models import EmailToken
 from app.second_factors import secret_box
 from app.second_factors.models import Authenticator, RecoveryCode
 from tests.conftest import AuthActions, csrf_token_from
-from tests.support.second_factors import add_app, code_at, reauthenticate, submit_code
+from tests.support.second_factors import (
+    RECOVERY_CODE_PATTERN,
+    add_app,
+    code_at,
+    new_codes_form,
+    reauthenticate,
+    submit_code,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -112,8 +119,7 @@ def test_new_recovery_codes_need_reauthentication_and_replace_the_old_ones(with_
     refused = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
     assert refused.status_code == 302 and "factor=1" in refused.headers["Location"]
     reauthenticate(auth, code_at(secret, clock.now))
-    token = csrf_token_from(auth.client.get("/account/second-factor"))
-    fresh = auth.client.post("/account/second-factor/recovery-codes", data={"csrf_token": token})
+    fresh = auth.client.post("/account/second-factor/recovery-codes", data=new_codes_form(auth.client))
     assert fresh.status_code == 200
     assert "New recovery codes made" in auth.client.get("/account/activity").get_data(as_text=True)
     browser = other_browser(app)
@@ -284,3 +290,21 @@ def test_a_sign_in_finished_meanwhile_by_another_tab_leaves_this_tabs_code_unuse
     monkeypatch.undo()
     browser.login()
     assert submit_code(browser.client, codes[0]).status_code == 303
+
+
+@pytest.mark.parametrize("form_id", [None, "", "stale", "\u00e9\u00e9"])
+def test_a_reload_of_the_new_codes_page_keeps_the_codes_just_shown(with_app, app, form_id):
+    """The browser's "send the form again?" must not silently replace the codes written down."""
+    auth, _, _ = with_app
+    fields = new_codes_form(auth.client)
+    shown = RECOVERY_CODE_PATTERN.findall(
+        auth.client.post("/account/second-factor/recovery-codes", data=fields).get_data(as_text=True)
+    )
+    assert len(shown) == 10
+    again = dict(fields) if form_id is None else {**fields, "form_id": form_id}
+    reloaded = auth.client.post("/account/second-factor/recovery-codes", data=again)
+    assert reloaded.status_code == 303 and reloaded.headers["Location"] == "/account/second-factor"
+    assert "made already" in auth.client.get("/account/second-factor").get_data(as_text=True)
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, shown[0]).status_code == 303

@@ -5,6 +5,9 @@ sends the form's token in ``X-CSRFToken``). Adding a factor, removing one and ma
 new recovery codes need a recent re-authentication (app/sudo.py).
 """
 
+import hmac
+import secrets
+
 from flask import (
     Blueprint,
     abort,
@@ -51,6 +54,10 @@ _factor_change_reauth_required = sudo.factor_change_reauth_required("second_fact
 
 # The secret of an app being set up, encrypted, until its first code confirms it.
 SETUP_KEY = "_authenticator_setup"
+# The one-time id of the "Make new recovery codes" form this session last showed.
+# Threat to the owner's own data: a reload of the page that showed new codes sends the
+# form again, and would silently replace the codes just written down.
+CODES_FORM_KEY = "_recovery_codes_form"
 
 
 def _half_signed_in_user():
@@ -284,13 +291,17 @@ def overview():
 
 
 def _overview_page(add_form, status=200):
+    has_factor = enabled_for(current_user.id)
+    if has_factor:
+        session[CODES_FORM_KEY] = secrets.token_urlsafe(16)
     return (
         render_template(
             "second_factors/overview.html",
             authenticator=db.session.get(Authenticator, current_user.id),
             passkeys=passkeys.of_user(current_user.id),
             passkeys_on=_passkeys_on(),
-            has_factor=enabled_for(current_user.id),
+            has_factor=has_factor,
+            codes_form_id=session.get(CODES_FORM_KEY),
             codes_left=recovery_codes.remaining(current_user.id),
             action_form=ActionForm(),
             add_form=add_form,
@@ -438,8 +449,13 @@ def _factor_removed(removed, event, name):
 @login_required
 @_factor_change_reauth_required
 def regenerate_codes():
-    """Ten new recovery codes; the old ones stop working."""
+    """Ten new recovery codes; the old ones stop working. Each form shown makes them once."""
     if not enabled_for(current_user.id):
+        return redirect(url_for("second_factors.overview"), 303)
+    expected = session.pop(CODES_FORM_KEY, None)
+    submitted = request.form.get("form_id", "").encode()
+    if not (isinstance(expected, str) and hmac.compare_digest(expected.encode(), submitted)):
+        flash(_("Those recovery codes were made already, and are the ones that work."), "info")
         return redirect(url_for("second_factors.overview"), 303)
     codes = recovery_codes.replace_all(current_user.id)
     db.session.commit()

@@ -8,6 +8,7 @@ from tests.conftest import csrf_token_from
 
 SECRET_PATTERN = re.compile(r"<code>([A-Z2-7]{32})</code>")
 RECOVERY_CODE_PATTERN = re.compile(r"<code>([a-z2-9]{4}(?:-[a-z2-9]{4}){3})</code>")
+FORM_ID_PATTERN = re.compile(r'name="form_id" value="([^"]*)"')
 
 
 def code_at(secret, moment):
@@ -84,3 +85,10 @@ def passkey_answer(client, passkey, purpose):
     if token is None:
         token = csrf_token_from(client.get("/auth/reauth"))
     return passkey.get(passkey_options(client, purpose, token)), token
+
+
+def new_codes_form(client):
+    """The fields of the "Make new recovery codes" form as the overview page shows it now."""
+    page = client.get("/account/second-factor")
+    form_id = FORM_ID_PATTERN.search(page.get_data(as_text=True)).group(1)
+    return {"csrf_token": csrf_token_from(page), "form_id": form_id}
