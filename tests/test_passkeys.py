@@ -191,3 +191,22 @@ def test_a_passkey_registered_already_is_refused_as_such(app, signed_in):
     assert "That passkey is registered already." in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Passkey).count() == 1
+
+
+@pytest.mark.parametrize(
+    "cose_key",
+    [
+        [1, 2, 3],
+        "a text",
+        b"some bytes",
+        {1: 2, 3: -7, -1: 1, -2: b"\x01" * 32, -3: b"\x02" * 32},  # a point off the curve
+        {1: 2, 3: -7, -1: 1, -2: b"\x01" * 31, -3: b"\x02" * 32},
+        {1: 3, 3: -257, -1: b"\xc1" + bytes(255), -2: b"\x01"},  # RSA with e = 1
+        {1: 1, 3: -8, -1: 4, -2: b"\x01" * 32},  # X25519, which signs nothing, as EdDSA
+    ],
+)
+def test_a_public_key_that_could_never_sign_in_is_refused_when_added(app, signed_in, cose_key):
+    refused = add_passkey(signed_in, SoftPasskey(cose_key=cose_key), name="Odd key")
+    assert refused.status_code == 400
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 0

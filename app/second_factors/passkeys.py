@@ -36,6 +36,7 @@ from webauthn.helpers import (
     base64url_to_bytes,
     bytes_to_base64url,
     decode_credential_public_key,
+    decoded_public_key_to_cryptography,
     parse_authentication_credential_json,
 )
 from webauthn.helpers.cose import COSEAlgorithmIdentifier as Algorithm
@@ -75,6 +76,10 @@ KEY_TYPE_OF_ALGORITHM = {
     Algorithm.ML_DSA_65: DecodedMLDSAPublicKey,
     Algorithm.ML_DSA_87: DecodedMLDSAPublicKey,
 }
+
+# What py_webauthn, cbor2 and cryptography raise for an answer they cannot read or
+# verify (a COSE key that is a CBOR list raises IndexError): each is a refusal, a 400.
+MALFORMED = (WebAuthnException, ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError)
 
 CHALLENGE_KEY = "_passkey_challenge"
 PURPOSES = ("sign-in", "second-factor", "reauth", "register")
@@ -129,7 +134,7 @@ def register(user_id, credential, name):
             expected_origin=current_app.config["WEBAUTHN_ORIGIN"],
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except MALFORMED:
         return None
     if not _usable(verified.credential_public_key):
         return None
@@ -148,11 +153,16 @@ def register(user_id, credential, name):
 
 
 def _usable(public_key):
+    """True if ``public_key`` (COSE) could check a signature: a key of the type its algorithm
+    signs with, and valid key material (an EC point on its curve, an RSA exponent of 3 or more)."""
     try:
         decoded = decode_credential_public_key(public_key)
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+        if not isinstance(decoded, KEY_TYPE_OF_ALGORITHM.get(decoded.alg, ())):
+            return False
+        decoded_public_key_to_cryptography(decoded)
+    except MALFORMED:
         return False
-    return isinstance(decoded, KEY_TYPE_OF_ALGORITHM.get(decoded.alg, ()))
+    return True
 
 
 def authenticate(purpose, credential, user_id=None):
@@ -182,7 +192,7 @@ def authenticate(purpose, credential, user_id=None):
             credential_current_sign_count=passkey.sign_count,
             require_user_verification=True,
         )
-    except (WebAuthnException, ValueError, KeyError, TypeError):
+    except MALFORMED:
         return None
     # Only over the count that was checked: two answers with one count cannot both pass.
     updated = db.session.execute(

@@ -23,12 +23,16 @@ def b64url(data):
 
 
 class SoftPasskey:
-    def __init__(self, origin="https://sessions.example", rp_id="sessions.example", counts=True, algorithm=-7):
+    def __init__(
+        self, origin="https://sessions.example", rp_id="sessions.example", counts=True, algorithm=-7, cose_key=None
+    ):
         """``counts=False``: a passkey that syncs between devices and keeps its counter at 0.
 
         ``algorithm``: the COSE algorithm its (P-256) key declares; -7 (ES256) is the true one.
+        ``cose_key``: what to send as its public key instead (any value CBOR can encode).
         """
         self.origin, self.rp_id, self.counts, self.algorithm = origin, rp_id, counts, algorithm
+        self.cose_key = cose_key
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.credential_id = secrets.token_bytes(32)
         self.user_handle = None
@@ -47,7 +51,7 @@ class SoftPasskey:
         numbers = self.key.public_key().public_numbers()
         # COSE: EC2 key (1: 2), its algorithm (3: ES256 is -7), curve P-256 (-1: 1), then x and y.
         x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
-        cose_key = cbor2.dumps({1: 2, 3: self.algorithm, -1: 1, -2: x, -3: y})
+        cose_key = cbor2.dumps(self.cose_key or {1: 2, 3: self.algorithm, -1: 1, -2: x, -3: y})
         attested = bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + cose_key
         auth_data = self._auth_data(FLAGS_USER_PRESENT_AND_VERIFIED | FLAG_ATTESTED_CREDENTIAL) + attested
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
