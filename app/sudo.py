@@ -8,14 +8,16 @@ cookie has never typed it, so it always has to. Where the account has second
 factors, a code or a passkey confirms it as well (app/second_factors/views.py);
 ``mark_password_confirmed`` then records that confirmation under the same key.
 
-Changes to the second factors ask for more (OWASP ASVS 5.0, 7.5.1: full
-re-authentication before changing what authenticates): a confirmation made for it,
-not the sign-in's own, and, where the account has a factor, made with one of them
-(``factor_change_confirmed``). Threat: a phishing proxy that relays the password and
-the code, then keeps the fresh session cookie it captured, or anyone with a copy of a
-fresh cookie. Without this, that cookie could add a passkey of its own in the first ten
-minutes, remove the owner's factors and keep the account. With it, they need a fresh
-code or passkey, which a relayed sign-in does not leave them.
+Changes to how the account is signed in to or got back (its second factors, its email
+address) ask for more (OWASP ASVS 5.0, 7.5.1: full re-authentication before changing
+what authenticates or recovers an account): a confirmation made for it, not the
+sign-in's own, and, where the account has a factor, made with one of them
+(``authentication_change_confirmed``). Threat: a phishing proxy that relays the password
+and the code, then keeps the fresh session cookie it captured, or anyone with a copy of
+a fresh cookie. Without this, that cookie could add a passkey of its own in the first
+ten minutes, remove the owner's factors, or move the account to its own address, and
+keep the account. With it, they need a fresh code or passkey, which a relayed sign-in
+does not leave them.
 """
 
 from functools import wraps
@@ -43,8 +45,8 @@ def mark_reauthenticated(means):
     session[REAUTHENTICATED_KEY] = [int(clock.utcnow().timestamp()), means]
 
 
-def factor_change_confirmed(has_factor):
-    """True if this session re-authenticated within ``REAUTH_WINDOW`` for a change to its factors.
+def authentication_change_confirmed(has_factor):
+    """True if this session re-authenticated within ``REAUTH_WINDOW`` for a change to how it signs in.
 
     ``has_factor``: the account has a second factor, so the re-authentication must have
     used one (a code or a passkey), not the password.
@@ -99,30 +101,32 @@ def reauth_required(return_to):
     return decorator
 
 
-def factor_change_reauth_required(return_to, has_factor):
-    """As ``reauth_required``, for changes to the second factors (``factor_change_confirmed``).
+def authentication_change_reauth_required(return_to, has_factor, form_asks_password=False):
+    """As ``reauth_required``, for changes to the factors or the address (``authentication_change_confirmed``).
 
     ``has_factor(user_id)`` tells whether the account has a factor; if it does, the
-    re-authentication page asks for a code or a passkey only.
+    re-authentication page asks for a code or a passkey only. ``form_asks_password``:
+    the change's own form takes the password (the email address), which is all an
+    account without a factor can be asked for; this guard then lets it through.
     """
 
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
             with_factor = has_factor(current_user.id)
-            if factor_change_confirmed(with_factor):
+            if (form_asks_password and not with_factor) or authentication_change_confirmed(with_factor):
                 return view(*args, **kwargs)
-            return redirect(factor_change_reauth_url(return_to, with_factor))
+            return redirect(authentication_change_reauth_url(return_to, with_factor))
 
         return guarded
 
     return decorator
 
 
-def factor_change_reauth_url(return_to, with_factor):
-    """Where to confirm a change to the factors (only by a factor, ``with_factor``), saying why."""
+def authentication_change_reauth_url(return_to, with_factor):
+    """Where to confirm a change to how the account signs in (only by a factor, ``with_factor``), saying why."""
     if with_factor:
-        flash(_("Changes to your second factors need one of them: please confirm with it."), "info")
+        flash(_("This change needs one of your second factors: please confirm with it."), "info")
     else:
         flash(_("Please confirm your password to continue."), "info")
     return reauth_url(return_to, factor=with_factor)

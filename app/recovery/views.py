@@ -12,9 +12,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import rate_limits, sign_ins
+from .. import rate_limits, second_factors, sign_ins
 from ..extensions import limiter
-from ..sudo import own_password_confirmed, reauth_required
+from ..sudo import authentication_change_reauth_required, own_password_confirmed, reauth_required
 from . import addresses, new_device, password_reset
 from .forms import EmailAddressForm, ForgotPasswordForm, LinkForm, ResetPasswordForm
 
@@ -131,9 +131,14 @@ def email_address():
 @bp.post("/account/email")
 @login_required
 @reauth_required(return_to="recovery.email_address")
+@authentication_change_reauth_required("recovery.email_address", second_factors.enabled_for, form_asks_password=True)
 @rate_limits.password_checks
 def change_email_address():
-    """Changing the address is the first step of taking an account over: password again."""
+    """Changing the address is the first step of taking an account over: password again.
+
+    Where the account has a second factor, a code or passkey given for the change as
+    well: the address is where password resets go.
+    """
     form = EmailAddressForm()
     if not form.validate_on_submit() or not own_password_confirmed(form.password):
         return _email_page(form, 400)

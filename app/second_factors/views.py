@@ -50,7 +50,9 @@ bp = Blueprint("second_factors", __name__)
 
 # Adding or removing a factor, and new recovery codes: a re-authentication made for it,
 # with a factor where the account has one (app/sudo.py).
-_factor_change_reauth_required = sudo.factor_change_reauth_required("second_factors.overview", enabled_for)
+_authentication_change_reauth_required = sudo.authentication_change_reauth_required(
+    "second_factors.overview", enabled_for
+)
 
 # The secret of an app being set up, encrypted, until its first code confirms it.
 SETUP_KEY = "_authenticator_setup"
@@ -205,8 +207,8 @@ def passkey_options(purpose):
         options = passkeys.authentication_options(purpose, user_id=current_user.id)
     else:
         with_factor = enabled_for(current_user.id)
-        if not sudo.factor_change_confirmed(with_factor):
-            reauth = sudo.factor_change_reauth_url("second_factors.overview", with_factor)
+        if not sudo.authentication_change_confirmed(with_factor):
+            reauth = sudo.authentication_change_reauth_url("second_factors.overview", with_factor)
             return _options_refused(403, "re-authentication needed", reauth)
         options = passkeys.registration_options(current_user)
     return current_app.response_class(options, mimetype="application/json")
@@ -312,7 +314,7 @@ def _overview_page(add_form, status=200):
 
 @bp.route("/account/second-factor/app", methods=["GET", "POST"])
 @login_required
-@_factor_change_reauth_required
+@_authentication_change_reauth_required
 @rate_limits.password_checks
 def add_app():
     """Set up an authenticator app: scan, type its first code, get the recovery codes."""
@@ -361,7 +363,7 @@ def _enable_app(secret, step):
 
 @bp.post("/account/passkeys")
 @login_required
-@_factor_change_reauth_required
+@_authentication_change_reauth_required
 def add_passkey():
     """Store a new passkey, named by its owner, after the browser made it."""
     if not _passkeys_on():
@@ -403,7 +405,7 @@ def _factor_added(factor, event, name=""):
 
 @bp.post("/account/second-factor/app/remove")
 @login_required
-@_factor_change_reauth_required
+@_authentication_change_reauth_required
 def remove_app():
     """Remove the authenticator app; every other sign-in ends."""
     removed = db.session.execute(delete(Authenticator).where(Authenticator.user_id == current_user.id)).rowcount
@@ -412,7 +414,7 @@ def remove_app():
 
 @bp.post("/account/passkeys/<public_id>/remove")
 @login_required
-@_factor_change_reauth_required
+@_authentication_change_reauth_required
 def remove_passkey(public_id):
     """Remove one passkey; every other sign-in ends."""
     names = db.session.scalars(
@@ -447,7 +449,7 @@ def _factor_removed(removed, event, name):
 
 @bp.post("/account/second-factor/recovery-codes")
 @login_required
-@_factor_change_reauth_required
+@_authentication_change_reauth_required
 def regenerate_codes():
     """Ten new recovery codes; the old ones stop working. Each form shown makes them once."""
     if not enabled_for(current_user.id):

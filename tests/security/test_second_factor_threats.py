@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.recovery.models import EmailToken
 from app.second_factors.models import Authenticator
 from tests.conftest import AuthActions, csrf_token_from
 from tests.support.second_factors import (
+    PASSWORD,
     add_app,
     add_passkey,
     code_at,
@@ -168,11 +170,16 @@ def test_a_fresh_session_relayed_by_a_phishing_proxy_cannot_change_the_factors(a
     assert options.status_code == 403
     added = proxy.client.post("/account/passkeys", data={"name": "Proxy", "credential": "{}", "csrf_token": token})
     assert added.status_code == 302 and "factor=1" in added.headers["Location"]
+    # Nor move the account to an address of its own, where password resets would go.
+    fields = {"address": "proxy@evil.example", "password": PASSWORD, "csrf_token": token}
+    moved = proxy.client.post("/account/email", data=fields)
+    assert moved.status_code == 302 and "factor=1" in moved.headers["Location"]
     # The re-authentication page offers the factors only.
     page = proxy.client.get("/auth/reauth?next=/account/second-factor&factor=1").get_data(as_text=True)
     assert 'name="password"' not in page and 'name="code"' in page
     with app.app_context():
         assert db.session.scalar(select(Authenticator)) is not None
+        assert db.session.scalar(select(EmailToken)) is None
 
 
 def test_a_remember_cookie_from_before_the_factor_was_added(app, auth, clock):
