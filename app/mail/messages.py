@@ -21,7 +21,7 @@ SUBJECTS = {
     "password_was_reset": N_("Your password was reset"),
     "new_device": N_("A new sign-in to your account"),
     "second_factors_changed": N_("The second factors of your account were changed"),
-    "second_factor_guessed": N_("Someone typed your password, then wrong codes"),
+    "second_factor_guessed": N_("Someone typed your password, then a wrong code"),
 }
 
 

@@ -13,7 +13,7 @@ The map (delivery itself is app/mail/'s):
 - ``new_device.py``: the alert for a sign-in from a browser the account has not seen,
   and its "This wasn't me" link.
 - ``factor_notices.py``: a message for every change to the second factors, and for a
-  right password followed by five wrong codes.
+  right password followed by a wrong code.
 - ``throttle.py``: limits on messages per account.
 - ``views.py``, ``forms.py``: the pages behind the links, and the email page.
 
@@ -61,7 +61,7 @@ def after_second_factor_change(user, event, name=""):
 
 
 def after_second_factor_guessed(user):
-    """A right password, then every try at the code wrong: the owner is told."""
+    """A right password, then a wrong code: the owner is told (once per half-signed-in state)."""
     factor_notices.notify(user, factor_notices.CODES_GUESSED)
 
 

@@ -5,8 +5,9 @@ window (ten minutes after a sign-in or a confirmation) can add a passkey of thei
 remove the owner's app or make new recovery codes; the server cannot tell that copy
 from the owner's browser. The owner must hear of it at once, at the account's confirmed
 address (OWASP ASVS 5.0, 6.3.7: users are told of changes to their authentication
-details). Likewise when a right password is followed by five wrong codes: someone
-knows the password.
+details). Likewise when a right password is followed by a wrong code (the first of a
+half-signed-in state, so that four in each of many states do not go unreported):
+someone may know the password.
 
 What the message tells (what, when, which browser, from which address) is taken when
 it happens; the sender thread sends it later, in the language of the page it came from.
@@ -28,7 +29,7 @@ CHANGES = {
     "passkey_removed": N_("A passkey named “%(name)s” was removed from your account."),
     "recovery_codes_regenerated": N_("New recovery codes were made for your account; the old ones no longer work."),
 }
-# The one event that is not a change: the password was right, then every try at the code was wrong.
+# The one event that is not a change: the password was right, then a code was wrong.
 CODES_GUESSED = "second_factor_guessed"
 
 

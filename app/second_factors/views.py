@@ -125,9 +125,13 @@ def step_with_passkey():
 
 def _wrong_second_factor(user, form, message=None):
     security_log.record("second_factor_failed", user_id=user.id)
-    if not pending.count_failure():
-        # The last try was used: whoever typed the password did not have the factor.
+    left = pending.count_failure()
+    if left == current_app.config["SECOND_FACTOR_MAX_ATTEMPTS"] - 1:
+        # The first wrong code after this right password: whoever typed it may not
+        # have the factor. Once per half-signed-in state, so four wrong codes in each of
+        # many states cannot stay unreported either.
         recovery.after_second_factor_guessed(user)
+    if not left:
         return render_template("second_factors/step.html", form=None, offer_passkey=False), 401
     if message:
         form.form_errors.append(message)
