@@ -210,3 +210,12 @@ def test_a_public_key_that_could_never_sign_in_is_refused_when_added(app, signed
     assert refused.status_code == 400
     with app.app_context():
         assert db.session.query(Passkey).count() == 0
+
+
+@pytest.mark.parametrize("name", ["Laptop\u202egnp.exe", "Lap\u200btop", "\u2066Phone\u2069", "\ufeffKey"])
+def test_a_passkey_name_with_invisible_format_characters_is_refused(app, signed_in, name):
+    refused = add_passkey(signed_in, SoftPasskey(), name=name)
+    assert refused.status_code == 400
+    assert "characters that are not allowed" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 0
