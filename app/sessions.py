@@ -325,6 +325,18 @@ def ensure_store_reachable():
         raise SessionStoreUnavailable() from error
 
 
+def mark_used_once(key, lifetime):
+    """True for the one request that marks ``key`` in the session store, of any number at once.
+
+    For what a session copy or two requests at once could use twice (a passkey
+    challenge, a one-time form). ``lifetime`` (a timedelta): how long the mark stays.
+    """
+    client = current_app.extensions.get("redis")
+    if client is not None:
+        return bool(client.set(key, 1, nx=True, ex=lifetime))
+    return current_app.session_interface.cache.add(key, 1, timeout=int(lifetime.total_seconds()))
+
+
 def current_session_hash():
     return sha256_hex(session.sid)
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
+from app import sessions
 from app.extensions import db
 from app.models import SignIn, User
 from app.recovery import tokens
@@ -308,3 +309,21 @@ def test_a_reload_of_the_new_codes_page_keeps_the_codes_just_shown(with_app, app
     browser = other_browser(app)
     browser.login()
     assert submit_code(browser.client, shown[0]).status_code == 303
+
+
+def test_two_clicks_at_once_on_new_codes_show_only_the_set_that_works(with_app, app, monkeypatch):
+    # Both requests found the form's id in their copy of the session; the other one
+    # marked it used first (sessions.mark_used_once), so this one makes nothing.
+    auth, _, old_codes = with_app
+    fields = new_codes_form(auth.client)
+    monkeypatch.setattr("app.second_factors.views.sessions.mark_used_once", lambda key, lifetime: False)
+    lost = auth.client.post("/account/second-factor/recovery-codes", data=fields)
+    assert lost.status_code == 303 and lost.headers["Location"] == "/account/second-factor"
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, old_codes[0]).status_code == 303
+
+
+def test_a_form_id_is_marked_used_once_in_the_store(app):
+    with app.test_request_context("/"):
+        assert [sessions.mark_used_once("test-mark", timedelta(minutes=1)) for _ in range(3)] == [True, False, False]

@@ -54,7 +54,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from .. import clock
+from .. import clock, sessions
 from ..extensions import db
 from ..models import User
 from ..tokens import sha256_hex
@@ -234,17 +234,10 @@ def _take_challenge(purpose):
         return None
     if not 0 <= clock.utcnow().timestamp() - issued_at <= lifetime.total_seconds():
         return None
-    if not _mark_used(_USED_PREFIX + sha256_hex(encoded), lifetime):
+    # The mark outlives any challenge it names: a copy of this session cannot reuse it.
+    if not sessions.mark_used_once(_USED_PREFIX + sha256_hex(encoded), lifetime):
         return None
     try:
         return base64url_to_bytes(encoded)
     except ValueError:
         return None
-
-
-def _mark_used(key, lifetime):
-    """True the first time ``key`` is marked; the mark outlives any challenge it names."""
-    client = current_app.extensions.get("redis")
-    if client is not None:
-        return bool(client.set(key, 1, nx=True, ex=lifetime))
-    return current_app.session_interface.cache.add(key, 1, timeout=int(lifetime.total_seconds()))

@@ -25,12 +25,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from .. import account_throttle, rate_limits, recovery, security_log, sign_ins, sudo
+from .. import account_throttle, rate_limits, recovery, security_log, sessions, sign_ins, sudo
 from ..account.forms import ActionForm
 from ..auth.forms import LoginForm, ReauthForm
 from ..extensions import db
 from ..models import User
 from ..redirects import safe_next_path
+from ..tokens import sha256_hex
 from . import (
     code_used,
     enabled_for,
@@ -60,6 +61,7 @@ SETUP_KEY = "_authenticator_setup"
 # Threat to the owner's own data: a reload of the page that showed new codes sends the
 # form again, and would silently replace the codes just written down.
 CODES_FORM_KEY = "_recovery_codes_form"
+CODES_FORM_USED_PREFIX = "recovery-codes-form:"
 
 
 def _half_signed_in_user():
@@ -459,8 +461,12 @@ def regenerate_codes():
     if not enabled_for(current_user.id):
         return redirect(url_for("second_factors.overview"), 303)
     expected = session.pop(CODES_FORM_KEY, None)
-    submitted = request.form.get("form_id", "").encode()
-    if not (isinstance(expected, str) and hmac.compare_digest(expected.encode(), submitted)):
+    shown = isinstance(expected, str) and hmac.compare_digest(
+        expected.encode(), request.form.get("form_id", "").encode()
+    )
+    # Two clicks at once both find the id in their copy of the session: one of them wins.
+    window = current_app.config["REAUTH_WINDOW"]
+    if not (shown and sessions.mark_used_once(CODES_FORM_USED_PREFIX + sha256_hex(expected), window)):
         flash(_("Those recovery codes were made already, and are the ones that work."), "info")
         return redirect(url_for("second_factors.overview"), 303)
     codes = recovery_codes.replace_all(current_user.id)
