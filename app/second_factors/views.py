@@ -2,7 +2,8 @@
 
 Every POST is CSRF-checked by CSRFProtect (the passkey options too: static/passkeys.js
 sends the form's token in ``X-CSRFToken``). Adding a factor, removing one and making
-new recovery codes need a recent re-authentication (app/sudo.py).
+new recovery codes need a re-authentication made for the change, with a factor where
+the account has one (app/sudo.py), and each is mailed to the owner (app/recovery/).
 """
 
 import hmac
