@@ -29,6 +29,8 @@ def test_the_relying_party_comes_from_the_config_never_the_request(signed_in, ap
     options = signed_in.client.post("/passkeys/options/register", headers={"X-CSRFToken": token}).get_json()
     assert options["rp"]["id"] == "sessions.example"
     assert options["authenticatorSelection"]["residentKey"] == "required"
+    # ES256 and RS256 only: no EdDSA, whose small-order keys verify forged signatures.
+    assert [choice["alg"] for choice in options["pubKeyCredParams"]] == [-7, -257]
     assert options["authenticatorSelection"]["userVerification"] == "required"
     assert options["user"]["name"] == "alice"
     # A request for another host name still gets the configured relying party.
@@ -219,3 +221,45 @@ def test_a_passkey_name_with_invisible_format_characters_is_refused(app, signed_
     assert "characters that are not allowed" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.query(Passkey).count() == 0
+
+
+def rsa_cose_key(bits, exponent=65537):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    numbers = rsa.generate_private_key(public_exponent=exponent, key_size=bits).public_key().public_numbers()
+    return {1: 3, 3: -257, -1: numbers.n.to_bytes((bits + 7) // 8, "big"), -2: numbers.e.to_bytes(3, "big")}
+
+
+def p384_cose_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    numbers = ec.generate_private_key(ec.SECP384R1()).public_key().public_numbers()
+    return {1: 2, 3: -7, -1: 2, -2: numbers.x.to_bytes(48, "big"), -3: numbers.y.to_bytes(48, "big")}
+
+
+@pytest.mark.parametrize(
+    ("what", "cose_key"),
+    [
+        # An Ed25519 key of small order verifies signatures forged without a private key.
+        ("Ed25519 identity point", {1: 1, 3: -8, -1: 6, -2: b"\x01" + bytes(31)}),
+        ("Ed25519 all zero", {1: 1, 3: -8, -1: 6, -2: bytes(32)}),
+        ("RSA 1024 bits", rsa_cose_key(1024)),
+        ("RSA with an even modulus", {1: 3, 3: -257, -1: b"\xc0" + bytes(255), -2: b"\x01\x00\x01"}),
+        ("P-384 declared as ES256", p384_cose_key()),
+        ("ES512", {1: 2, 3: -36, -1: 3, -2: bytes(66), -3: bytes(66)}),
+    ],
+)
+def test_a_weak_or_unoffered_key_is_refused_when_added(app, signed_in, what, cose_key):
+    assert add_passkey(signed_in, SoftPasskey(cose_key=cose_key), name="Weak").status_code == 400, what
+    with app.app_context():
+        assert db.session.query(Passkey).count() == 0
+
+
+def test_an_rsa_2048_key_as_windows_hello_makes_is_accepted(app, signed_in):
+    assert add_passkey(signed_in, SoftPasskey(cose_key=rsa_cose_key(2048)), name="Windows").status_code == 200
+
+
+def test_a_credential_id_longer_than_webauthn_allows_is_refused(app, signed_in):
+    passkey = SoftPasskey()
+    passkey.credential_id = bytes(1024)
+    assert add_passkey(signed_in, passkey, name="Long id").status_code == 400

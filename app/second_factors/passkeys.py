@@ -40,12 +40,7 @@ from webauthn.helpers import (
     parse_authentication_credential_json,
 )
 from webauthn.helpers.cose import COSEAlgorithmIdentifier as Algorithm
-from webauthn.helpers.decode_credential_public_key import (
-    DecodedEC2PublicKey,
-    DecodedMLDSAPublicKey,
-    DecodedOKPPublicKey,
-    DecodedRSAPublicKey,
-)
+from webauthn.helpers.decode_credential_public_key import DecodedEC2PublicKey, DecodedRSAPublicKey
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -60,22 +55,18 @@ from ..models import User
 from ..tokens import sha256_hex
 from .models import Passkey
 
-# The COSE key type that signs with each algorithm (RFC 9053). A new passkey whose key
-# names an algorithm of another type could never sign in: it is refused when added.
-KEY_TYPE_OF_ALGORITHM = {
-    Algorithm.ECDSA_SHA_256: DecodedEC2PublicKey,
-    Algorithm.ECDSA_SHA_512: DecodedEC2PublicKey,
-    Algorithm.EDDSA: DecodedOKPPublicKey,
-    Algorithm.RSASSA_PSS_SHA_256: DecodedRSAPublicKey,
-    Algorithm.RSASSA_PSS_SHA_384: DecodedRSAPublicKey,
-    Algorithm.RSASSA_PSS_SHA_512: DecodedRSAPublicKey,
-    Algorithm.RSASSA_PKCS1_v1_5_SHA_256: DecodedRSAPublicKey,
-    Algorithm.RSASSA_PKCS1_v1_5_SHA_384: DecodedRSAPublicKey,
-    Algorithm.RSASSA_PKCS1_v1_5_SHA_512: DecodedRSAPublicKey,
-    Algorithm.ML_DSA_44: DecodedMLDSAPublicKey,
-    Algorithm.ML_DSA_65: DecodedMLDSAPublicKey,
-    Algorithm.ML_DSA_87: DecodedMLDSAPublicKey,
-}
+# The signature algorithms a new passkey may use, as the registration options ask:
+# ES256 (every passkey provider, most security keys) and RS256 (Windows Hello).
+# Threat: a key chosen to be weak. An Ed25519 key of small order, which cryptography
+# loads, verifies a signature forged without any private key; 512-bit RSA keys are
+# factored in hours. So EdDSA is not offered, an ES256 key must be a P-256 point,
+# and an RSA modulus odd and of 2,048 to 8,192 bits (cryptography checks the point
+# and the exponent when it loads the key).
+ACCEPTED_ALGORITHMS = (Algorithm.ECDSA_SHA_256, Algorithm.RSASSA_PKCS1_v1_5_SHA_256)
+P256 = 1  # COSE curve identifier (RFC 9053)
+RSA_MODULUS_BITS = range(2048, 8192 + 1)
+# WebAuthn Level 3: a credential id is at most 1,023 bytes.
+MAX_CREDENTIAL_ID_BYTES = 1023
 
 # What py_webauthn, cbor2 and cryptography raise for an answer they cannot read or
 # verify (a COSE key that is a CBOR list raises IndexError): each is a refusal, a 400.
@@ -99,6 +90,7 @@ def registration_options(user):
             resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED
         ),
         exclude_credentials=_descriptors(user.id),
+        supported_pub_key_algs=list(ACCEPTED_ALGORITHMS),
     )
     return options_to_json(options)
 
@@ -136,7 +128,7 @@ def register(user_id, credential, name):
         )
     except MALFORMED:
         return None
-    if not _usable(verified.credential_public_key):
+    if len(verified.credential_id) > MAX_CREDENTIAL_ID_BYTES or not _usable(verified.credential_public_key):
         return None
     credential_id = bytes_to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)) is not None:
@@ -153,11 +145,23 @@ def register(user_id, credential, name):
 
 
 def _usable(public_key):
-    """True if ``public_key`` (COSE) could check a signature: a key of the type its algorithm
-    signs with, and valid key material (an EC point on its curve, an RSA exponent of 3 or more)."""
+    """True if ``public_key`` (COSE) is one of ``ACCEPTED_ALGORITHMS`` and strong, valid key material."""
     try:
         decoded = decode_credential_public_key(public_key)
-        if not isinstance(decoded, KEY_TYPE_OF_ALGORITHM.get(decoded.alg, ())):
+        if decoded.alg not in ACCEPTED_ALGORITHMS:
+            return False
+        if isinstance(decoded, DecodedEC2PublicKey):
+            if decoded.alg != Algorithm.ECDSA_SHA_256 or decoded.crv != P256:
+                return False
+        elif isinstance(decoded, DecodedRSAPublicKey):
+            modulus = int.from_bytes(decoded.n, "big")
+            if (
+                decoded.alg == Algorithm.ECDSA_SHA_256
+                or modulus % 2 == 0
+                or modulus.bit_length() not in RSA_MODULUS_BITS
+            ):
+                return False
+        else:
             return False
         decoded_public_key_to_cryptography(decoded)
     except MALFORMED:
