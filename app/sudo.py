@@ -10,9 +10,9 @@ factors, a code or a passkey confirms it as well (app/second_factors/views.py);
 
 Changes to how the account is signed in to or got back (its second factors, its email
 address) ask for more (OWASP ASVS 5.0, 7.5.1: full re-authentication before changing
-what authenticates or recovers an account): a confirmation made for it, not the
-sign-in's own, and, where the account has a factor, made with one of them
-(``authentication_change_confirmed``). Threat: a phishing proxy that relays the password
+what authenticates or recovers an account): a re-authentication of its own within
+``REAUTH_WINDOW``, not the sign-in's freshness, and, where the account has a factor,
+made with one of them (``authentication_change_confirmed``). Threat: a phishing proxy that relays the password
 and the code, then keeps the fresh session cookie it captured, or anyone with a copy of
 a fresh cookie. Without this, that cookie could add a passkey of its own in the first
 ten minutes, remove the owner's factors, or move the account to its own address, and

@@ -209,10 +209,16 @@ def test_redis_starts_persistent_with_the_generated_password(
     # server also stays off the standard port and keeps its files in tmp_path.
     here = f"redis-server --port {port} --dir {tmp_path} --save ''"
     command = on_this_machine(service["command"][0], secrets_dir).replace("docker-entrypoint.sh redis-server", here)
-    server = subprocess.Popen(["sh", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "redis.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(["sh", "-c", command], stdout=output, stderr=subprocess.STDOUT)
     try:
         authenticated = redis.Redis(port=port, password=secrets["redis_password"])
-        wait_until(authenticated.ping, what="redis-server from the compose command")
+        # A machine busy with other suites can take its time (one CI run needed over 20 s).
+        try:
+            wait_until(authenticated.ping, timeout=90, what="redis-server from the compose command")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}; exit code {server.poll()}; its output:\n{log.read_text()}") from None
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=port).ping()
         assert authenticated.config_get("appendonly") == {"appendonly": "yes"}

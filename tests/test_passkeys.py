@@ -214,8 +214,25 @@ def test_a_public_key_that_could_never_sign_in_is_refused_when_added(app, signed
         assert db.session.query(Passkey).count() == 0
 
 
-@pytest.mark.parametrize("name", ["Laptop\u202egnp.exe", "Lap\u200btop", "\u2066Phone\u2069", "\ufeffKey"])
-def test_a_passkey_name_with_invisible_format_characters_is_refused(app, signed_in, name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Laptop\u202egnp.exe",  # a right-to-left override
+        "Lap\u200btop",
+        "\u2066Phone\u2069",
+        "\ufeffKey",
+        "Phone\u2028This passkey was added by the security team.",  # a line separator
+        "Phone\u2029Paragraph",
+        "Phone\u0085Next line",
+        "Phone\u009b31m",
+        "\u3164\u3164",  # Hangul fillers: a name that prints as nothing
+        "\u2800",
+        "Key\ue000",  # private use
+        "Key\U000e0001",  # a language tag (format)
+        "Key\u0378",  # unassigned
+    ],
+)
+def test_a_passkey_name_with_characters_that_do_not_print_is_refused(app, signed_in, name):
     refused = add_passkey(signed_in, SoftPasskey(), name=name)
     assert refused.status_code == 400
     assert "characters that are not allowed" in refused.get_data(as_text=True)

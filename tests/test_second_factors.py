@@ -293,8 +293,8 @@ def test_a_sign_in_finished_meanwhile_by_another_tab_leaves_this_tabs_code_unuse
     assert submit_code(browser.client, codes[0]).status_code == 303
 
 
-@pytest.mark.parametrize("form_id", [None, "", "stale", "\u00e9\u00e9"])
-def test_a_reload_of_the_new_codes_page_keeps_the_codes_just_shown(with_app, app, form_id):
+@pytest.mark.parametrize("codes_set", [None, "", "none", "stale", "\u00e9\u00e9"])
+def test_a_reload_of_the_new_codes_page_keeps_the_codes_just_shown(with_app, app, codes_set):
     """The browser's "send the form again?" must not silently replace the codes written down."""
     auth, _, _ = with_app
     fields = new_codes_form(auth.client)
@@ -302,10 +302,10 @@ def test_a_reload_of_the_new_codes_page_keeps_the_codes_just_shown(with_app, app
         auth.client.post("/account/second-factor/recovery-codes", data=fields).get_data(as_text=True)
     )
     assert len(shown) == 10
-    again = dict(fields) if form_id is None else {**fields, "form_id": form_id}
+    again = dict(fields) if codes_set is None else {**fields, "codes_set": codes_set}
     reloaded = auth.client.post("/account/second-factor/recovery-codes", data=again)
     assert reloaded.status_code == 303 and reloaded.headers["Location"] == "/account/second-factor"
-    assert "made already" in auth.client.get("/account/second-factor").get_data(as_text=True)
+    assert "only the newest work" in auth.client.get("/account/second-factor").get_data(as_text=True)
     browser = other_browser(app)
     browser.login()
     assert submit_code(browser.client, shown[0]).status_code == 303
@@ -327,3 +327,27 @@ def test_two_clicks_at_once_on_new_codes_show_only_the_set_that_works(with_app, 
 def test_a_form_id_is_marked_used_once_in_the_store(app):
     with app.test_request_context("/"):
         assert [sessions.mark_used_once("test-mark", timedelta(minutes=1)) for _ in range(3)] == [True, False, False]
+
+
+def test_with_two_tabs_open_the_first_click_makes_codes_and_the_second_says_so(with_app, app):
+    auth, _, _ = with_app
+    first_tab, second_tab = new_codes_form(auth.client), new_codes_form(auth.client)
+    made = auth.client.post("/account/second-factor/recovery-codes", data=first_tab)
+    shown = RECOVERY_CODE_PATTERN.findall(made.get_data(as_text=True))
+    assert len(shown) == 10
+    stale = auth.client.post("/account/second-factor/recovery-codes", data=second_tab)
+    assert stale.status_code == 303
+    assert "only the newest work" in auth.client.get("/account/second-factor").get_data(as_text=True)
+    # A page shown now names the new set, and can replace it once.
+    again = auth.client.post("/account/second-factor/recovery-codes", data=new_codes_form(auth.client))
+    assert len(RECOVERY_CODE_PATTERN.findall(again.get_data(as_text=True))) == 10
+
+
+def test_using_a_code_does_not_make_the_form_stale(with_app, app):
+    auth, _, codes = with_app
+    fields = new_codes_form(auth.client)
+    browser = other_browser(app)
+    browser.login()
+    assert submit_code(browser.client, codes[0]).status_code == 303
+    made = auth.client.post("/account/second-factor/recovery-codes", data=fields)
+    assert len(RECOVERY_CODE_PATTERN.findall(made.get_data(as_text=True))) == 10

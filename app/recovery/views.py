@@ -136,7 +136,7 @@ def email_address():
 def change_email_address():
     """Changing the address is the first step of taking an account over: password again.
 
-    Where the account has a second factor, a code or passkey given for the change as
+    Where the account has a second factor, a code or passkey given since the sign-in as
     well: the address is where password resets go.
     """
     form = EmailAddressForm()

@@ -14,14 +14,26 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def no_format_characters(form, field):
-    """Reject invisible format characters (Unicode category Cf) in a name shown to its owner.
+# Unicode categories a name never needs: controls (U+0085 is a newline), format
+# characters (U+202E reverses the text after it), line and paragraph separators,
+# private-use, surrogate and unassigned code points.
+REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+# Letters and symbols that print as nothing: Hangul fillers and the blank braille cell.
+BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 
-    Threat: a right-to-left override (U+202E) or zero-width characters in a passkey name
-    that an intruder adds: in the passkey list and in the owner's security messages, they
-    reverse or hide the text around it, so "work laptop" can be made to read otherwise.
+
+def plain_name(form, field):
+    """Accept a name of printing characters only, with at least one that shows.
+
+    Threat: a passkey name an intruder adds, shown in the owner's passkey list and in
+    the security message about it: line breaks there start a sentence of the
+    intruder's ("This passkey was added by the security team."), a right-to-left
+    override reverses the text after it, and a name that prints as nothing hides it.
     """
-    if field.data and any(unicodedata.category(char) == "Cf" for char in field.data):
+    name = field.data or ""
+    if any(unicodedata.category(char) in REFUSED_CATEGORIES for char in name):
+        raise ValidationError(_l("This field contains characters that are not allowed."))
+    if name and all(char.isspace() or char in BLANK_LOOKING for char in name):
         raise ValidationError(_l("This field contains characters that are not allowed."))
 
 
@@ -53,5 +65,5 @@ class AddPasskeyForm(PasskeyForm):
     name = StringField(
         _l("Name of the new passkey"),
         filters=[_strip],
-        validators=[DataRequired(), Length(max=64), printable, no_format_characters],
+        validators=[DataRequired(), Length(max=64), printable, plain_name],
     )

@@ -11,6 +11,7 @@ import secrets
 
 from sqlalchemy import delete, func, select
 
+from .. import clock
 from ..extensions import db
 from ..tokens import sha256_hex
 from .models import RecoveryCode
@@ -22,11 +23,26 @@ _LENGTH = 16
 
 
 def replace_all(user_id):
-    """Delete the account's codes and make ten new ones; returns them (the caller commits)."""
+    """Delete the account's codes and make ten new ones; returns them (the caller commits).
+
+    The ten share one creation time, which names the set (``set_id``).
+    """
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = [_new_code() for _ in range(COUNT)]
-    db.session.add_all(RecoveryCode(user_id=user_id, code_hash=sha256_hex(_normalise(code))) for code in codes)
+    made_at = clock.utcnow()
+    db.session.add_all(
+        RecoveryCode(user_id=user_id, code_hash=sha256_hex(_normalise(code)), created_at=made_at) for code in codes
+    )
     return codes
+
+
+def set_id(user_id):
+    """The name of the account's current set of codes: when it was made ("none" without codes).
+
+    Using a code leaves it unchanged; making new codes changes it.
+    """
+    made_at = db.session.scalar(select(func.max(RecoveryCode.created_at)).where(RecoveryCode.user_id == user_id))
+    return made_at.isoformat() if made_at else "none"
 
 
 def use(user_id, typed):

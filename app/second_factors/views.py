@@ -2,12 +2,9 @@
 
 Every POST is CSRF-checked by CSRFProtect (the passkey options too: static/passkeys.js
 sends the form's token in ``X-CSRFToken``). Adding a factor, removing one and making
-new recovery codes need a re-authentication made for the change, with a factor where
+new recovery codes need a re-authentication of their own (not the sign-in's), with a factor where
 the account has one (app/sudo.py), and each is mailed to the owner (app/recovery/).
 """
-
-import hmac
-import secrets
 
 from flask import (
     Blueprint,
@@ -50,7 +47,7 @@ from .models import Authenticator, Passkey
 
 bp = Blueprint("second_factors", __name__)
 
-# Adding or removing a factor, and new recovery codes: a re-authentication made for it,
+# Adding or removing a factor, and new recovery codes: a re-authentication of its own,
 # with a factor where the account has one (app/sudo.py).
 _authentication_change_reauth_required = sudo.authentication_change_reauth_required(
     "second_factors.overview", enabled_for
@@ -58,11 +55,11 @@ _authentication_change_reauth_required = sudo.authentication_change_reauth_requi
 
 # The secret of an app being set up, encrypted, until its first code confirms it.
 SETUP_KEY = "_authenticator_setup"
-# The one-time id of the "Make new recovery codes" form this session last showed.
-# Threat to the owner's own data: a reload of the page that showed new codes sends the
-# form again, and would silently replace the codes just written down.
-CODES_FORM_KEY = "_recovery_codes_form"
-CODES_FORM_USED_PREFIX = "recovery-codes-form:"
+# The "Make new recovery codes" form names the set of codes it was shown with, and
+# replaces that set only. Threat to the owner's own data: a reload of the page that
+# showed new codes sends the form again, as does a second tab or a second click, and
+# would silently replace the codes just written down.
+CODES_SET_USED_PREFIX = "recovery-codes-set:"
 
 
 def _half_signed_in_user():
@@ -301,8 +298,6 @@ def overview():
 
 def _overview_page(add_form, status=200):
     has_factor = enabled_for(current_user.id)
-    if has_factor:
-        session[CODES_FORM_KEY] = secrets.token_urlsafe(16)
     return (
         render_template(
             "second_factors/overview.html",
@@ -310,7 +305,7 @@ def _overview_page(add_form, status=200):
             passkeys=passkeys.of_user(current_user.id),
             passkeys_on=_passkeys_on(),
             has_factor=has_factor,
-            codes_form_id=session.get(CODES_FORM_KEY),
+            codes_set=recovery_codes.set_id(current_user.id),
             codes_left=recovery_codes.remaining(current_user.id),
             action_form=ActionForm(),
             add_form=add_form,
@@ -458,17 +453,15 @@ def _factor_removed(removed, event, name):
 @login_required
 @_authentication_change_reauth_required
 def regenerate_codes():
-    """Ten new recovery codes; the old ones stop working. Each form shown makes them once."""
+    """Ten new recovery codes; the old ones stop working. A form replaces the set it was shown with, once."""
     if not enabled_for(current_user.id):
         return redirect(url_for("second_factors.overview"), 303)
-    expected = session.pop(CODES_FORM_KEY, None)
-    shown = isinstance(expected, str) and hmac.compare_digest(
-        expected.encode(), request.form.get("form_id", "").encode()
-    )
-    # Two clicks at once both find the id in their copy of the session: one of them wins.
-    window = current_app.config["REAUTH_WINDOW"]
-    if not (shown and sessions.mark_used_once(CODES_FORM_USED_PREFIX + sha256_hex(expected), window)):
-        flash(_("Those recovery codes were made already, and are the ones that work."), "info")
+    shown_set = request.form.get("codes_set", "")
+    current_set = recovery_codes.set_id(current_user.id)
+    # Two requests at once both find their set current: the store lets one of them on.
+    mark = CODES_SET_USED_PREFIX + sha256_hex(f"{current_user.public_id}:{current_set}")
+    if shown_set != current_set or not sessions.mark_used_once(mark, current_app.config["REAUTH_WINDOW"]):
+        flash(_("New recovery codes were made after this page was shown: only the newest work."), "info")
         return redirect(url_for("second_factors.overview"), 303)
     codes = recovery_codes.replace_all(current_user.id)
     db.session.commit()

@@ -8,7 +8,7 @@ from tests.conftest import csrf_token_from
 
 SECRET_PATTERN = re.compile(r"<code>([A-Z2-7]{32})</code>")
 RECOVERY_CODE_PATTERN = re.compile(r"<code>([a-z2-9]{4}(?:-[a-z2-9]{4}){3})</code>")
-FORM_ID_PATTERN = re.compile(r'name="form_id" value="([^"]*)"')
+CODES_SET_PATTERN = re.compile(r'name="codes_set" value="([^"]*)"')
 
 
 def code_at(secret, moment):
@@ -90,5 +90,5 @@ def passkey_answer(client, passkey, purpose):
 def new_codes_form(client):
     """The fields of the "Make new recovery codes" form as the overview page shows it now."""
     page = client.get("/account/second-factor")
-    form_id = FORM_ID_PATTERN.search(page.get_data(as_text=True)).group(1)
-    return {"csrf_token": csrf_token_from(page), "form_id": form_id}
+    codes_set = CODES_SET_PATTERN.search(page.get_data(as_text=True)).group(1)
+    return {"csrf_token": csrf_token_from(page), "codes_set": codes_set}
