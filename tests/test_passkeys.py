@@ -227,6 +227,11 @@ def test_a_public_key_that_could_never_sign_in_is_refused_when_added(app, signed
         "Phone\u009b31m",
         "\u3164\u3164",  # Hangul fillers: a name that prints as nothing
         "\u2800",
+        "\ufe0f\ufe0f\ufe0f",  # variation selectors alone
+        "\u3164\ufe0f",  # a filler with a mark
+        "\u00a0\u034f",
+        "\u17b4\u17b5",
+        "\U0001d159",
         "Key\ue000",  # private use
         "Key\U000e0001",  # a language tag (format)
         "Key\u0378",  # unassigned
@@ -280,3 +285,8 @@ def test_a_credential_id_longer_than_webauthn_allows_is_refused(app, signed_in):
     passkey = SoftPasskey()
     passkey.credential_id = bytes(1024)
     assert add_passkey(signed_in, passkey, name="Long id").status_code == 400
+
+
+@pytest.mark.parametrize("name", [".", "Work laptop", "YubiKey 5C", "Téléphone", "手机", "🔑"])
+def test_a_passkey_name_that_prints_is_accepted(app, signed_in, name):
+    assert add_passkey(signed_in, SoftPasskey(), name=name).status_code == 200

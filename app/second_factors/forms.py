@@ -18,8 +18,9 @@ def _strip(value):
 # characters (U+202E reverses the text after it), line and paragraph separators,
 # private-use, surrogate and unassigned code points.
 REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
-# Letters and symbols that print as nothing: Hangul fillers and the blank braille cell.
-BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+# Letters and symbols that print as nothing: Hangul fillers, the blank braille cell,
+# the musical null notehead. (Marks, such as variation selectors, never count as shown.)
+BLANK_LOOKING = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\U0001d159"}
 
 
 def plain_name(form, field):
@@ -33,7 +34,8 @@ def plain_name(form, field):
     name = field.data or ""
     if any(unicodedata.category(char) in REFUSED_CATEGORIES for char in name):
         raise ValidationError(_l("This field contains characters that are not allowed."))
-    if name and all(char.isspace() or char in BLANK_LOOKING for char in name):
+    # At least one letter, digit, punctuation mark or symbol that prints.
+    if name and not any(unicodedata.category(char)[0] in "LNPS" and char not in BLANK_LOOKING for char in name):
         raise ValidationError(_l("This field contains characters that are not allowed."))
 
 
