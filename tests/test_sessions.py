@@ -9,6 +9,7 @@ import pytest
 from app.extensions import db
 from app.models import SignIn, User
 from tests.conftest import AuthActions, store_key
+from tests.support import redis_stats
 
 
 def set_cookie_headers(response, name):
@@ -113,12 +114,12 @@ def test_a_request_in_flight_cannot_bring_a_logged_out_session_back(app, auth, r
 def test_visitors_create_no_store_entry(app, auth, redis_client):
     """Session flooding: pages and forms for visitors write nothing to the store."""
     auth.create_user()
-    writes_before = redis_client.info("commandstats").get("cmdstat_set", {}).get("calls", 0)
+    writes_before = redis_stats.calls(redis_client, "set")
     for path in ("/", "/auth/login", "/auth/register", "/privacy", "/dashboard"):
         auth.client.get(path)
     assert auth.login(password="not the password").status_code == 401
     assert list(redis_client.scan_iter("session:*")) == []
-    assert redis_client.info("commandstats").get("cmdstat_set", {}).get("calls", 0) == writes_before
+    assert redis_stats.calls(redis_client, "set") == writes_before
 
 
 def test_a_visitor_cookie_is_signed_and_short_lived(app, client):
