@@ -45,7 +45,7 @@ def in_language(code):
     """Translate into ``code`` inside the block: Python strings and templates alike.
 
     For text not meant for this request's visitor (an email, in the language its
-    reader used on the site). The per-request catalogue cache is set aside meanwhile.
+    reader used on the site): templates render from their copy compiled for ``code``.
     """
     with force_locale(code if code in LANGUAGES else next(iter(LANGUAGES))):
         yield
