@@ -1,5 +1,6 @@
 """The application factory: one screen that shows everything the app is made of."""
 
+from inspect import iscoroutinefunction
 from pathlib import Path
 
 from flask import Flask
@@ -33,6 +34,7 @@ from .recovery.views import bp as recovery_bp
 from .second_factors.views import bp as second_factors_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_KNOWN_FUNCTIONS = 1024
 
 
 class SecureSessionsFlask(Flask):
@@ -55,6 +57,18 @@ class SecureSessionsFlask(Flask):
 
     def url_for(self, endpoint, **values):
         return urls.url_for(self, endpoint, values)
+
+    def ensure_sync(self, func):
+        # Flask asks inspect whether each hook and view is a coroutine function on every
+        # request (eleven times per page); the answer for a function never changes.
+        # Hooks, views and error handlers are a fixed set: the bound is only a backstop.
+        known = self.__dict__.setdefault("coroutine_functions", {})
+        is_coroutine = known.get(func)
+        if is_coroutine is None:
+            is_coroutine = iscoroutinefunction(func)
+            if len(known) < MAX_KNOWN_FUNCTIONS:
+                known[func] = is_coroutine
+        return self.async_to_sync(func) if is_coroutine else func
 
 
 def create_app(overrides=None, instance_path=None):

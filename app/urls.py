@@ -22,18 +22,15 @@ CACHE_SIZE = 256
 
 def url_for(app, endpoint, values):
     """``Flask.url_for(app, endpoint, **values)``, from the cache where the link is relative."""
-    # flask.url_for() passes _anchor, _method, _scheme and _external, mostly as None.
-    options = any(value is not None for name, value in values.items() if name.startswith("_"))
-    link_values = tuple((name, value) for name, value in values.items() if not name.startswith("_"))
-    if (
-        options
-        or app.url_default_functions
-        or not has_request_context()
-        or not all(isinstance(value, str) for _, value in link_values)
-    ):
+    # flask.url_for() passes _anchor, _method, _scheme and _external, mostly as None:
+    # one pass over the values finds an option that is set or a value that is not a string.
+    for name, value in values.items():
+        if value is not None and (name[0] == "_" or type(value) is not str):
+            return Flask.url_for(app, endpoint, **values)
+    if app.url_default_functions or not has_request_context():
         return Flask.url_for(app, endpoint, **values)
     blueprint = request.blueprint if endpoint.startswith(".") else None
-    return _relative_url(app, request.script_root, blueprint, endpoint, link_values)
+    return _relative_url(app, request.script_root, blueprint, endpoint, tuple(values.items()))
 
 
 @lru_cache(maxsize=CACHE_SIZE)

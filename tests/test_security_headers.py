@@ -80,3 +80,22 @@ def test_untrusted_host_headers_get_400(make_app):
     response = client.get("/auth/login", headers={"Host": "evil.example"})
     assert response.status_code == 400
     assert "evil.example" not in response.get_data(as_text=True)
+
+
+def test_a_header_the_view_sets_itself_is_kept_and_sent_once(make_app):
+    """The security headers fill in what a view left unset; they never override or duplicate it."""
+    app = make_app()
+
+    @app.get("/own-policy")
+    def own_policy():
+        return "", 204, {"Content-Security-Policy": "default-src 'none'; sandbox", "x-frame-options": "SAMEORIGIN"}
+
+    headers = app.test_client().get("/own-policy").headers
+    assert headers.getlist("Content-Security-Policy") == ["default-src 'none'; sandbox"]
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_hsts_value_comes_from_the_config(make_app):
+    app = make_app(STRICT_TRANSPORT_SECURITY="max-age=31536000")
+    assert app.test_client().get("/").headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]

@@ -4,10 +4,10 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from ..forms import Form
 from ..models import User
 from ..password_policy import NotCommonOrPersonal
 from ..recovery.addresses import valid_address
@@ -35,6 +35,8 @@ def forget_unless_a_username(field):
     from there into screenshots, screen readers and shoulders). Passwords are never
     shown again anyway; a value no username can be is treated like one.
     """
+    if field.raw_data is None:
+        return  # nothing was sent (a GET): nothing to forget
     value = field.data or ""
     if len(value) > USERNAME_MAX or not re.fullmatch(USERNAME_PATTERN, value):
         field.data, field.raw_data = "", []
@@ -55,7 +57,7 @@ def confirm_field(other):
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     username = StringField(
         _l("Username"),
         filters=[_strip],
@@ -77,7 +79,7 @@ class RegisterForm(FlaskForm):
             raise ValidationError(_("That username is taken."))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Username"), filters=[_strip], validators=[DataRequired(), Length(max=USERNAME_MAX), printable]
     )
@@ -86,5 +88,5 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX), printable])

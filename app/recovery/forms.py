@@ -1,12 +1,12 @@
 """Forms of the recovery pages. Flask-WTF adds and checks ``csrf_token``."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..account.forms import current_password_field
 from ..auth.forms import confirm_field, new_password_field, printable
+from ..forms import Form
 from .addresses import ADDRESS_MAX, valid_address
 
 
@@ -18,7 +18,7 @@ def token_field():
     return HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     account = StringField(
         _l("Username or email address"),
         filters=[_strip],
@@ -26,7 +26,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     token = token_field()
     # The policy compares the password with the account's name, set by the view.
     new_password = new_password_field(_l("New password"), username=lambda form: form.account_name)
@@ -34,12 +34,12 @@ class ResetPasswordForm(FlaskForm):
     account_name = ""
 
 
-class LinkForm(FlaskForm):
+class LinkForm(Form):
     """The button behind an emailed link: the token and the CSRF token, nothing else."""
 
     token = token_field()
 
 
-class EmailAddressForm(FlaskForm):
+class EmailAddressForm(Form):
     address = StringField(_l("New email address"), filters=[_strip], validators=[DataRequired(), valid_address])
     password = current_password_field()

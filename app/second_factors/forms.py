@@ -3,11 +3,11 @@
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth.forms import printable
+from ..forms import Form
 
 
 def _strip(value):
@@ -39,7 +39,7 @@ def plain_name(form, field):
         raise ValidationError(_l("This field contains characters that are not allowed."))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     """A six-digit code from the app, or a recovery code."""
 
     code = StringField(
@@ -49,7 +49,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class SetupForm(FlaskForm):
+class SetupForm(Form):
     """The first code of a new authenticator app, which proves it was set up."""
 
     code = StringField(
@@ -57,7 +57,7 @@ class SetupForm(FlaskForm):
     )
 
 
-class PasskeyForm(FlaskForm):
+class PasskeyForm(Form):
     """What the browser's passkey dialog returned (static/passkeys.js fills it in), as JSON."""
 
     credential = HiddenField(validators=[DataRequired(), Length(max=8000)])

@@ -1,0 +1,98 @@
+"""Untouched inputs rendered once (app/forms.py): the markup WTForms makes, never one visitor's values."""
+
+import re
+
+import pytest
+from flask_babel import force_locale, lazy_gettext
+from wtforms import BooleanField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+from app import forms
+from app.auth.forms import LoginForm, RegisterForm
+from tests.conftest import csrf_token_from
+
+
+class Sample(forms.Form):
+    name = StringField("Name", validators=[DataRequired(), Length(max=20)])
+    agree = BooleanField("Agree")
+    send = SubmitField("Send")
+
+
+def wtforms_markup(field, **render_kw):
+    """What WTForms itself renders, with no cache in between."""
+    return forms.FlaskForm.Meta().render_field(field, render_kw)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(monkeypatch):
+    monkeypatch.setattr(forms, "pristine_inputs", forms.PristineInputs())
+
+
+@pytest.mark.parametrize("form_class", [LoginForm, RegisterForm, Sample])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_kept_markup_is_what_wtforms_renders(app, form_class, language):
+    with app.test_request_context("/"), force_locale(language):
+        for _ in range(2):
+            form = form_class()
+            for field in form:
+                arguments = {"autocomplete": "off", "required": field.flags.required, "aria-invalid": False}
+                assert field(**arguments) == wtforms_markup(field, **arguments)
+    assert len(forms.pristine_inputs) > 0
+
+
+def test_every_input_of_a_fresh_sign_in_form_but_the_token_is_kept(app):
+    with app.test_request_context("/auth/login"):
+        form = LoginForm()
+        assert [field.name for field in form if forms.is_pristine(field)] == ["username", "password", "remember"]
+
+
+def test_a_value_a_view_put_in_is_never_kept(app):
+    with app.test_request_context("/"):
+        form = Sample()
+        form.name.data = "alice@example.org"
+        assert not forms.is_pristine(form.name)
+        assert 'value="alice@example.org"' in form.name()
+        assert 'value=""' in Sample().name()
+    assert all("alice" not in str(markup) for markup in forms.pristine_inputs._markup.values())
+
+
+def test_a_checked_box_and_an_empty_one_are_kept_apart(app):
+    with app.test_request_context("/"):
+        checked = Sample()
+        checked.agree.data = True
+        assert "checked" in checked.agree()
+        assert "checked" not in Sample().agree()
+
+
+def test_submitted_values_are_never_kept_or_shown_to_the_next_visitor(app, client):
+    token = csrf_token_from(client.get("/auth/login"))
+    refused = client.post("/auth/login", data={"username": "mallory", "password": "wrong guess", "csrf_token": token})
+    assert refused.status_code == 401 and 'value="mallory"' in refused.get_data(as_text=True)
+    fresh = app.test_client().get("/auth/login").get_data(as_text=True)
+    assert "mallory" not in fresh
+    assert re.search(r'<input[^>]*id="username"[^>]*value=""', fresh)
+
+
+def test_each_visitor_gets_a_token_of_their_own(app):
+    tokens = {csrf_token_from(app.test_client().get("/auth/login")) for _ in range(3)}
+    assert len(tokens) == 3
+
+
+def test_a_label_in_the_markup_follows_the_language(app):
+    class Localised(forms.Form):
+        send = SubmitField(lazy_gettext("Sign in"))
+
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            english = Localised().send()
+        with force_locale("de"):
+            german = Localised().send()
+    assert 'value="Sign in"' in english and 'value="Anmelden"' in german
+
+
+def test_the_cache_keeps_at_most_its_size():
+    cache = forms.PristineInputs(size=3)
+    for number in range(10):
+        cache.put(number, str(number))
+    assert len(cache) == 3
+    assert cache.get(0) is None and cache.get(9) == "9"
