@@ -89,6 +89,7 @@ def create_app(overrides=None, instance_path=None):
     register_extensions(app)
     health.init_app(app)
     register_blueprints(app)
+    urls.init_app(app)
     security_headers.init_app(app)
     errors.init_app(app)
     commands.init_app(app)

@@ -11,26 +11,54 @@ calls outside a request, and every call once the app has URL-default functions
 
 The cache holds at most ``CACHE_SIZE`` links, least recently used dropped first,
 so values a client chooses (a ``next`` path) cannot grow it.
+
+Templates get a ``url_for`` of their own for each render (``init_app``): it reads
+the request's mount point and blueprint once, not through Flask's proxies for each
+of a page's twenty links.
 """
 
 from functools import lru_cache
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 
 CACHE_SIZE = 256
 
 
+def init_app(app):
+    app.context_processor(_template_url_for)
+
+
 def url_for(app, endpoint, values):
     """``Flask.url_for(app, endpoint, **values)``, from the cache where the link is relative."""
+    if not _cacheable(app, values) or not has_request_context():
+        return Flask.url_for(app, endpoint, **values)
+    blueprint = request.blueprint if endpoint.startswith(".") else None
+    return _relative_url(app, request.script_root, blueprint, endpoint, tuple(values.items()))
+
+
+def _cacheable(app, values):
     # flask.url_for() passes _anchor, _method, _scheme and _external, mostly as None:
     # one pass over the values finds an option that is set or a value that is not a string.
     for name, value in values.items():
         if value is not None and (name[0] == "_" or type(value) is not str):
-            return Flask.url_for(app, endpoint, **values)
-    if app.url_default_functions or not has_request_context():
-        return Flask.url_for(app, endpoint, **values)
-    blueprint = request.blueprint if endpoint.startswith(".") else None
-    return _relative_url(app, request.script_root, blueprint, endpoint, tuple(values.items()))
+            return False
+    return not app.url_default_functions
+
+
+def _template_url_for():
+    """Jinja's ``url_for`` for one render, with the request's mount point and blueprint read once."""
+    if not has_request_context():
+        return {}
+    app = current_app._get_current_object()
+    script_root, blueprint = request.script_root, request.blueprint
+
+    def template_url_for(endpoint, **values):
+        if not _cacheable(app, values):
+            return app.url_for(endpoint, **values)
+        relative_to = blueprint if endpoint.startswith(".") else None
+        return _relative_url(app, script_root, relative_to, endpoint, tuple(values.items()))
+
+    return {"url_for": template_url_for}
 
 
 @lru_cache(maxsize=CACHE_SIZE)

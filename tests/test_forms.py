@@ -87,7 +87,31 @@ def test_a_label_in_the_markup_follows_the_language(app):
             english = Localised().send()
         with force_locale("de"):
             german = Localised().send()
+            assert not forms.is_pristine(Localised().send)
     assert 'value="Sign in"' in english and 'value="Anmelden"' in german
+
+
+def test_labels_are_kept_per_language(app):
+    with app.test_request_context("/"):
+        for _ in range(2):
+            with force_locale("en"):
+                english = str(LoginForm().password.label)
+            with force_locale("de"):
+                german = str(LoginForm().password.label)
+    assert english == '<label for="password">Password</label>'
+    assert german == '<label for="password">Passwort</label>'
+    assert len(forms.pristine_inputs) == 2
+
+
+def test_a_label_a_view_rewrote_or_dressed_is_its_own(app):
+    with app.test_request_context("/"):
+        assert str(LoginForm().username.label) == '<label for="username">Username</label>'
+        rewritten = LoginForm()
+        rewritten.username.label.text = "Recovery code"
+        assert str(rewritten.username.label) == '<label for="username">Recovery code</label>'
+        dressed = LoginForm().username.label(class_="wide")
+        assert dressed == '<label class="wide" for="username">Username</label>'
+        assert str(LoginForm().username.label) == '<label for="username">Username</label>'
 
 
 def test_the_cache_keeps_at_most_its_size():
@@ -96,3 +120,15 @@ def test_the_cache_keeps_at_most_its_size():
         cache.put(number, str(number))
     assert len(cache) == 3
     assert cache.get(0) is None and cache.get(9) == "9"
+
+
+def test_the_token_input_is_what_wtforms_renders_with_each_visitors_token(app):
+    rendered = []
+    for _ in range(3):
+        with app.test_request_context("/"):
+            form = LoginForm()
+            assert form.csrf_token() == wtforms_markup(form.csrf_token)
+            rendered.append(str(form.csrf_token()))
+    assert len(set(rendered)) == 3
+    token_input = re.compile(r'<input id="csrf_token" name="csrf_token" type="hidden" value="[\w.-]+">')
+    assert all(token_input.fullmatch(markup) for markup in rendered)

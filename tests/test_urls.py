@@ -72,3 +72,46 @@ def test_links_built_with_flask_url_for_are_cached_too(app):
         for _ in range(3):
             assert url_for("main.tutorial", chapter="03-cookie-flags") == "/tutorial/03-cookie-flags"
         assert urls._relative_url.cache_info().hits >= before + 2
+
+
+def render(app, source):
+    return app.jinja_env.from_string(source).render(app_context_for_template(app))
+
+
+def app_context_for_template(app):
+    context = {}
+    app.update_template_context(context)
+    return context
+
+
+def test_templates_build_the_links_flask_builds(app):
+    source = (
+        "{{ url_for('dashboard.index') }} {{ url_for('static', filename='style.css') }} "
+        "{{ url_for('main.set_language', code='de', next='/a?b=c d') }} {{ url_for('.sessions') }}"
+    )
+    with app.test_request_context("/account/sessions", base_url="https://sessions.example/sub/"):
+        expected = " ".join(
+            [
+                flask_url(app, "dashboard.index"),
+                flask_url(app, "static", filename="style.css"),
+                flask_url(app, "main.set_language", code="de", next="/a?b=c d"),
+                flask_url(app, "account.sessions"),
+            ]
+        )
+        assert render(app, source) == render(app, source) == expected
+        assert expected.startswith("/sub/dashboard ")
+
+
+def test_templates_read_the_mount_point_of_each_request(app):
+    source = "{{ url_for('dashboard.index') }}"
+    with app.test_request_context("/", base_url="https://sessions.example/"):
+        at_root = render(app, source)
+    with app.test_request_context("/", base_url="https://sessions.example/other/"):
+        mounted = render(app, source)
+    assert (at_root, mounted) == ("/dashboard", "/other/dashboard")
+
+
+def test_templates_send_options_and_other_values_to_flask(app):
+    source = "{{ url_for('dashboard.index', _external=True) }} {{ url_for('main.tutorial', chapter=5) }}"
+    with app.test_request_context("/", base_url="https://sessions.example/"):
+        assert render(app, source) == "https://sessions.example/dashboard /tutorial/5"

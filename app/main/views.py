@@ -79,11 +79,6 @@ def in_scroll_container(block):
     return f'<div class="scroll-box" tabindex="0" role="group" aria-label="{name}">{block.group(0)}</div>'
 
 
-@bp.app_context_processor
-def tutorial_links():
-    return {"tutorial_url": lambda chapter: url_for("main.tutorial", chapter=chapter)}
-
-
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
