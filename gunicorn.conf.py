@@ -17,6 +17,11 @@ timeout = 30
 # On SIGTERM, finish requests in flight for up to this long before stopping.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
+# A listening socket per worker (SO_REUSEPORT), so the kernel spreads connections over
+# the workers. With one shared socket the workers race to accept: a burst of
+# keep-alive connections could all land on one worker while the other idled, which
+# halved the throughput of one benchmark run in three (bench/RESULTS.md).
+reuse_port = True
 accesslog = "-"
 errorlog = "-"
 # The app's ProxyFix alone decides which X-Forwarded-* headers to believe.
