@@ -9,8 +9,9 @@ and hands it out again.
 
 A label is kept per form class, field and language, unless a view gave it a text
 of its own or the template passes arguments. The CSRF token's hidden input is kept
-without its value, which is filled in for each request. Any other input's markup is kept only while
-all of these hold, so that nothing one visitor sent or was shown can reach another:
+without its value, which is filled in for each request. Any other input's markup
+is kept only while all of these hold, so that nothing one visitor sent or was
+shown can reach another:
 
 - its widget is an ``<input>`` but not a submit button (which shows its label;
   a select's choices may be made per request);
@@ -37,8 +38,8 @@ from wtforms.widgets import Input, SubmitInput
 CACHE_SIZE = 512
 
 
-class PristineInputs:
-    """A bounded, thread-safe map from an untouched input's key to its markup."""
+class KeptMarkup:
+    """A bounded, thread-safe map from a key (an untouched input, a label) to its markup."""
 
     def __init__(self, size=CACHE_SIZE):
         self.size = size
@@ -63,7 +64,7 @@ class PristineInputs:
         return len(self._markup)
 
 
-pristine_inputs = PristineInputs()
+kept_markup = KeptMarkup()
 
 
 def is_pristine(field):
@@ -100,16 +101,16 @@ class Form(FlaskForm):
                 field.data,
                 tuple(sorted((name, _argument(value)) for name, value in render_kw.items())),
             )
-            markup = pristine_inputs.get(key)
+            markup = kept_markup.get(key)
             if markup is None:
                 markup = super().render_field(field, render_kw)
-                pristine_inputs.put(key, markup)
+                kept_markup.put(key, markup)
             return markup
 
         def _render_token(self, field):
             # The markup around the token, split at its value the first time.
             key = ("token", type(self), field.name, field.id)
-            halves = pristine_inputs.get(key)
+            halves = kept_markup.get(key)
             if halves is None:
                 markup = super().render_field(field, {})
                 value = f' value="{escape(field.current_token)}"'
@@ -117,7 +118,7 @@ class Form(FlaskForm):
                 if not found:
                     return markup
                 halves = (before, after)
-                pristine_inputs.put(key, halves)
+                kept_markup.put(key, halves)
             before, after = halves
             # Both halves are WTForms' own markup; the token is escaped as WTForms escapes it.
             return Markup(f'{before} value="{escape(field.current_token)}"{after}')  # noqa: S704  # nosec B704
@@ -140,8 +141,8 @@ class KeptLabel(Label):
         if text is not None or kwargs or self.text is not self.own_text:
             return super().__call__(text, **kwargs)
         key = ("label", *self.field_key, self.field_id, str(get_locale()))
-        markup = pristine_inputs.get(key)
+        markup = kept_markup.get(key)
         if markup is None:
             markup = super().__call__()
-            pristine_inputs.put(key, markup)
+            kept_markup.put(key, markup)
         return markup

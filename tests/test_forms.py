@@ -25,7 +25,7 @@ def wtforms_markup(field, **render_kw):
 
 @pytest.fixture(autouse=True)
 def empty_cache(monkeypatch):
-    monkeypatch.setattr(forms, "pristine_inputs", forms.PristineInputs())
+    monkeypatch.setattr(forms, "kept_markup", forms.KeptMarkup())
 
 
 @pytest.mark.parametrize("form_class", [LoginForm, RegisterForm, Sample])
@@ -37,7 +37,7 @@ def test_kept_markup_is_what_wtforms_renders(app, form_class, language):
             for field in form:
                 arguments = {"autocomplete": "off", "required": field.flags.required, "aria-invalid": False}
                 assert field(**arguments) == wtforms_markup(field, **arguments)
-    assert len(forms.pristine_inputs) > 0
+    assert len(forms.kept_markup) > 0
 
 
 def test_every_input_of_a_fresh_sign_in_form_but_the_token_is_kept(app):
@@ -53,7 +53,7 @@ def test_a_value_a_view_put_in_is_never_kept(app):
         assert not forms.is_pristine(form.name)
         assert 'value="alice@example.org"' in form.name()
         assert 'value=""' in Sample().name()
-    assert all("alice" not in str(markup) for markup in forms.pristine_inputs._markup.values())
+    assert all("alice" not in str(markup) for markup in forms.kept_markup._markup.values())
 
 
 def test_a_checked_box_and_an_empty_one_are_kept_apart(app):
@@ -100,7 +100,7 @@ def test_labels_are_kept_per_language(app):
                 german = str(LoginForm().password.label)
     assert english == '<label for="password">Password</label>'
     assert german == '<label for="password">Passwort</label>'
-    assert len(forms.pristine_inputs) == 2
+    assert len(forms.kept_markup) == 2
 
 
 def test_a_label_a_view_rewrote_or_dressed_is_its_own(app):
@@ -115,7 +115,7 @@ def test_a_label_a_view_rewrote_or_dressed_is_its_own(app):
 
 
 def test_the_cache_keeps_at_most_its_size():
-    cache = forms.PristineInputs(size=3)
+    cache = forms.KeptMarkup(size=3)
     for number in range(10):
         cache.put(number, str(number))
     assert len(cache) == 3
