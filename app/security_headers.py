@@ -56,11 +56,12 @@ def init_app(app):
 
 
 def add_security_headers(response):
-    """Add each security header the view has not set itself; ``no-store`` on every page."""
+    """Add each security header the view has not set itself; ``no-store`` on all but static files."""
     present = set(response.headers.keys(lower=True))
     response.headers.extend(
         [(name, value) for lower, name, value in current_app.extensions["security_headers"] if lower not in present]
     )
-    if request.endpoint != "static":
+    # Static files may be cached; an error page never: it may show who is signed in.
+    if request.endpoint != "static" or response.status_code >= 400:
         response.headers["Cache-Control"] = "no-store"
     return response

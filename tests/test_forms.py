@@ -132,3 +132,11 @@ def test_the_token_input_is_what_wtforms_renders_with_each_visitors_token(app):
     assert len(set(rendered)) == 3
     token_input = re.compile(r'<input id="csrf_token" name="csrf_token" type="hidden" value="[\w.-]+">')
     assert all(token_input.fullmatch(markup) for markup in rendered)
+
+
+def test_only_required_fields_are_marked_required(client):
+    page = client.get("/auth/register").get_data(as_text=True)
+    inputs = {name: tag for tag, name in re.findall(r'(<input[^>]*\bname="(\w+)"[^>]*>)', page)}
+    assert re.search(r"\srequired[\s>]", inputs["username"])
+    assert "required" not in inputs["email"]
+    assert '="None"' not in page

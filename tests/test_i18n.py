@@ -119,3 +119,10 @@ def test_times_are_unambiguous_utc_in_time_elements(german):
     assert re.search(
         r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>', html
     )
+
+
+def test_the_language_links_return_to_the_page_as_it_was_asked_for(client):
+    plain = client.get("/auth/login").get_data(as_text=True)
+    assert 'href="/language/de?next=/auth/login"' in plain
+    with_query = client.get("/auth/login?next=/account/sessions").get_data(as_text=True)
+    assert 'href="/language/de?next=/auth/login?next%3D/account/sessions"' in with_query

@@ -99,3 +99,16 @@ def test_a_header_the_view_sets_itself_is_kept_and_sent_once(make_app):
 def test_the_hsts_value_comes_from_the_config(make_app):
     app = make_app(STRICT_TRANSPORT_SECURITY="max-age=31536000")
     assert app.test_client().get("/").headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+
+
+@pytest.mark.parametrize("path", ["/static/no-such-file.css", "/static/%2e%2e/config.py"])
+def test_error_pages_under_static_are_never_stored(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_range_past_a_static_file_is_not_stored_either(client):
+    response = client.get("/static/style.css", headers={"Range": "bytes=999999-"})
+    assert response.status_code == 416
+    assert response.headers["Cache-Control"] == "no-store"
