@@ -19,8 +19,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
 # A listening socket per worker (SO_REUSEPORT), so the kernel spreads connections over
 # the workers. With one shared socket the workers race to accept: a burst of
-# keep-alive connections could all land on one worker while the other idled, which
-# halved the throughput of one benchmark run in three (bench/RESULTS.md). The price: a
+# keep-alive connections could all land on one worker while the other idled (3 runs
+# of 8 here, at 40% of the throughput; tests/integration/test_worker_balance.py). The price: a
 # worker that is restarted drops the connections still waiting in its own queue (with
 # a shared socket it drops only those it had already taken).
 reuse_port = True
