@@ -41,14 +41,23 @@ def set_password(client, path, password=NEW_PASSWORD):
 
 
 def headers(response):
-    # The rate-limit headers count every request alike, so they differ from one to the next;
-    # a visitor cookie is signed with the time, so its value differs from second to second
-    # (its name, flags and lifetime must not).
+    # The rate-limit headers count every request alike, so they differ from one to the next
+    # (Retry-After counts the window down in whole seconds: see same_wait); a visitor cookie
+    # is signed with the time, so its value differs from second to second (its name, flags
+    # and lifetime must not).
     return [
         (name, re.sub(r"^__Host-visitor=[^;]*", "__Host-visitor=(signed)", value))
         for name, value in response.headers
-        if not name.startswith("X-RateLimit")
+        if not name.startswith("X-RateLimit") and name != "Retry-After"
     ]
+
+
+def same_wait(first, second):
+    """Both name the same window's end: equal, or one second apart when a second ticked between them."""
+    waits = [response.headers.get("Retry-After") for response in (first, second)]
+    if None in waits:
+        return waits[0] == waits[1]
+    return abs(int(waits[0]) - int(waits[1])) <= 1
 
 
 def page_text(response):
@@ -62,6 +71,7 @@ def test_account_enumeration_through_the_reset_form_by_message(app, alice, auth,
     known = ask_for_reset(visitor, "alice")
     other = ask_for_reset(visitor, unknown)
     assert (known.status_code, headers(known)) == (other.status_code, headers(other))
+    assert same_wait(known, other)
     assert page_text(known) == page_text(other)
 
 
