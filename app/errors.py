@@ -95,7 +95,11 @@ def render_too_many_requests(error):
             "new session has its own attempts, and signing out also ends every copy of this one."
         )
         return render_http_error(error, message)
-    return render_http_error(error, too_many_requests_message(seconds_to_wait(error)))
+    seconds = seconds_to_wait(error)
+    page, code = render_http_error(error, too_many_requests_message(seconds))
+    # The page and the header name the same wait: Flask-Limiter keeps a Retry-After that is
+    # later than its own limit's, and the account's bucket (account_throttle) may be that.
+    return page, code, {"Retry-After": str(seconds)}
 
 
 def seconds_to_wait(error):

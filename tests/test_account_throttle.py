@@ -1,5 +1,7 @@
 """Per-account limits: guesses from many addresses are capped, the owner is not locked out."""
 
+import math
+
 import pytest
 
 from app import account_throttle
@@ -33,6 +35,15 @@ def test_the_429_says_when_to_retry(app, owner):
     response = from_address(app, "203.0.113.1").login("alice", "wrong password")
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 15 * 60
+
+
+def test_the_429_page_and_its_retry_after_name_the_same_wait(app, owner):
+    # The account's bucket (15 minutes) refuses, not the new address's own limit (a minute).
+    spray(app, 10)
+    response = from_address(app, "203.0.113.1").login("alice", "wrong password")
+    wait = int(response.headers["Retry-After"])
+    assert 14 * 60 < wait <= 15 * 60
+    assert f"Please wait {math.ceil(wait / 60)} minutes" in response.get_data(as_text=True)
 
 
 def test_unknown_usernames_are_limited_the_same_way(app, owner):
