@@ -58,16 +58,20 @@ class SecureSessionsFlask(Flask):
     def url_for(self, endpoint, **values):
         return urls.url_for(self, endpoint, values)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Function -> whether it is a coroutine function (ensure_sync).
+        self.coroutine_functions = {}
+
     def ensure_sync(self, func):
         # Flask asks inspect whether each hook and view is a coroutine function on every
         # request (eleven times per page); the answer for a function never changes.
         # Hooks, views and error handlers are a fixed set: the bound is only a backstop.
-        known = self.__dict__.setdefault("coroutine_functions", {})
-        is_coroutine = known.get(func)
+        is_coroutine = self.coroutine_functions.get(func)
         if is_coroutine is None:
             is_coroutine = iscoroutinefunction(func)
-            if len(known) < MAX_KNOWN_FUNCTIONS:
-                known[func] = is_coroutine
+            if len(self.coroutine_functions) < MAX_KNOWN_FUNCTIONS:
+                self.coroutine_functions[func] = is_coroutine
         return self.async_to_sync(func) if is_coroutine else func
 
 
