@@ -5,7 +5,6 @@ is free of side effects and every test can build its own app.
 """
 
 from flask_babel import gettext
-from flask_limiter import Limiter
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from .client_network import client_network
 from .csrf_protection import RefererSafeCSRFProtect
 from .key_rotation import KeyRotatingLoginManager
+from .limiter import SafeMethodLimiter
 
 
 def N_(message):
@@ -43,8 +43,9 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = None
 # Per-address limits count the client's address (its /64 for IPv6), taken from
 # request.remote_addr, which only a configured ProxyFix may rewrite: a spoofed
-# X-Forwarded-For header cannot dodge a limit.
-limiter = Limiter(key_func=client_network)
+# X-Forwarded-For header cannot dodge a limit. Safe requests that no limit of their
+# route counts skip it (app/limiter.py).
+limiter = SafeMethodLimiter(key_func=client_network)
 # Flask-Mailman, configured by MAIL_*: SMTP in production. Messages are sent by the
 # background sender of app/mail/, never inside a request.
 mail = Mail()

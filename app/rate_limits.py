@@ -5,8 +5,7 @@ Only failures count, so a user who signs in correctly is never slowed down; the
 limit is checked before the password is, so a guess past it is never tested.
 """
 
-from flask import current_app, request
-from flask_limiter.util import get_qualified_name
+from flask import current_app
 from flask_login import current_user
 
 from . import redis_connection
@@ -31,38 +30,6 @@ def init_app(app):
     limiter.limit_manager.set_application_limits([])
     limiter._meta_limits = []
     limiter.init_app(app)
-
-
-# Most routes count no GET, HEAD or OPTIONS request, yet Flask-Limiter works out a
-# route's limits on every request (twice on a limited route: an eighth of the sign-in
-# page's time). So a safe method skips it on a route where no limit counts that
-# method: worked out once per route from Flask-Limiter's own resolution, so a limit
-# that counts GETs (the emailed links', an operator's RATELIMIT_DEFAULT) keeps counting.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@limiter.request_filter
-def _uncounted_method():
-    """True (Flask-Limiter's "exempt") for a safe method on a route where no limit counts it."""
-    # On its in-memory fallback, Flask-Limiter notices that its Redis is back only while
-    # it works out a request's limits: every request goes to it then.
-    if request.method not in SAFE_METHODS or limiter._storage_dead:
-        return False
-    routes = current_app.extensions.setdefault("routes_without_safe_method_limits", {})
-    if request.endpoint not in routes:
-        routes[request.endpoint] = not _limits_count_safe_methods(request.endpoint)
-    return routes[request.endpoint]
-
-
-def _limits_count_safe_methods(endpoint):
-    if current_app.config.get("RATELIMIT_APPLICATION") or current_app.config.get("RATELIMIT_META"):
-        return True
-    view = current_app.view_functions.get(endpoint)
-    defaults, decorated = limiter.limit_manager.resolve_limits(
-        current_app, endpoint, request.blueprint, get_qualified_name(view) if view else None
-    )
-    safe = {method.lower() for method in SAFE_METHODS}
-    return any(limit.methods is None or safe & set(limit.methods) for limit in [*defaults, *decorated])
 
 
 PASSWORD_CHECK_SCOPE = "password-check"  # noqa: S105 - a counter's name, not a password

@@ -153,21 +153,29 @@ def test_limits_that_count_get_requests_are_still_checked_on_get(app, client):
     assert answers == [404] * 20 + [429]
 
 
-def test_safe_methods_do_not_consult_the_limiter(auth, client, monkeypatch):
-    resolved = []
-    original = limiter.limit_manager.resolve_limits
+def test_safe_methods_skip_the_limiter_where_no_limit_counts_them(auth, client, monkeypatch):
+    resolved, checked = [], []
+    original_resolve = limiter.limit_manager.resolve_limits
     monkeypatch.setattr(
-        limiter.limit_manager, "resolve_limits", lambda *args, **kwargs: resolved.append(1) or original(*args, **kwargs)
+        limiter.limit_manager,
+        "resolve_limits",
+        lambda *args, **kwargs: resolved.append(1) or original_resolve(*args, **kwargs),
     )
+    # Flask-Limiter asks its request filters on every request it checks: never on a skipped one.
+    monkeypatch.setattr(limiter, "_request_filters", [lambda: checked.append(1) or False])
     # Worked out once for the route, on its first safe request; never again after.
     assert client.get("/auth/login").status_code == 200
     assert resolved == [1]
     resolved.clear()
     assert client.get("/auth/login").status_code == 200
     assert client.head("/auth/login").status_code == 200
+    assert client.options("/auth/login").status_code == 200
     assert resolved == []
+    assert checked == []
+    # A POST is checked, by the route's decorator and by the hook alike.
     assert auth.login(password="wrong password").status_code == 401
     assert resolved
+    assert len(checked) == 2
 
 
 def test_an_operator_limit_on_every_route_counts_get_requests_too(make_app):
