@@ -14,17 +14,21 @@ so values a client chooses (a ``next`` path) cannot grow it.
 
 Templates get a ``url_for`` of their own for each render (``init_app``): it reads
 the request's mount point and blueprint once, not through Flask's proxies for each
-of a page's twenty links.
+link; and ``link_root``, the mount point in front of the links compiled into the
+templates (app/template_links.py).
 """
 
 from functools import lru_cache
 
 from flask import Flask, current_app, has_request_context, request
 
+from .template_links import LINK_ROOT, CompiledLinks
+
 CACHE_SIZE = 256
 
 
 def init_app(app):
+    app.jinja_env.add_extension(CompiledLinks)
     app.context_processor(_template_url_for)
 
 
@@ -58,7 +62,8 @@ def _template_url_for():
         relative_to = blueprint if endpoint.startswith(".") else None
         return _relative_url(app, script_root, relative_to, endpoint, tuple(values.items()))
 
-    return {"url_for": template_url_for}
+    # The links app/template_links.py compiled in go after the mount point.
+    return {"url_for": template_url_for, LINK_ROOT: script_root.rstrip("/")}
 
 
 @lru_cache(maxsize=CACHE_SIZE)

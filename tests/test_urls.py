@@ -1,6 +1,10 @@
 """Links built once (app/urls.py): the same URLs as Flask builds, never a stale or unbounded one."""
 
+import re
+
+import pytest
 from flask import Flask, url_for
+from werkzeug.routing import BuildError
 
 from app import urls
 
@@ -115,3 +119,46 @@ def test_templates_send_options_and_other_values_to_flask(app):
     source = "{{ url_for('dashboard.index', _external=True) }} {{ url_for('main.tutorial', chapter=5) }}"
     with app.test_request_context("/", base_url="https://sessions.example/"):
         assert render(app, source) == "https://sessions.example/dashboard /tutorial/5"
+
+
+def compiled(app, source):
+    return app.jinja_env.compile(source, raw=True)
+
+
+def test_links_with_literal_arguments_are_compiled_into_the_template(app):
+    code = compiled(app, "{{ url_for('dashboard.index') }} {{ url_for('main.tutorial', chapter='03-cookie-flags') }}")
+    assert "url_for" not in code
+    assert "'/dashboard'" in code and "'/tutorial/03-cookie-flags'" in code
+
+
+def test_links_that_need_the_request_stay_calls(app):
+    for source in [
+        "{{ url_for('.sessions') }}",
+        "{{ url_for('dashboard.index', _external=True) }}",
+        "{{ url_for('main.tutorial', chapter=5) }}",
+        "{{ url_for('main.tutorial', chapter=name) }}",
+        "{{ url_for(endpoint) }}",
+        "{{ url_for('no.such.endpoint') }}",
+        "{{ helpers.url_for('dashboard.index') }}",
+    ]:
+        assert "url_for" in compiled(app, source), source
+
+
+def test_an_endpoint_the_map_cannot_build_still_fails_when_rendering(app):
+    with app.test_request_context("/"), pytest.raises(BuildError):
+        render(app, "{{ url_for('no.such.endpoint') }}")
+
+
+def test_apps_whose_links_depend_on_the_host_keep_every_call(make_app):
+    app = make_app(SERVER_NAME="sessions.example")
+    assert "url_for" in compiled(app, "{{ url_for('dashboard.index') }}")
+
+
+def test_every_link_of_a_mounted_page_carries_the_mount_point(client):
+    # The sign-in page's passkey form is a macro imported without the render's
+    # context: its links take the mount point from the request.
+    page = client.get("/auth/login", base_url="https://localhost/mounted/").text
+    links = re.findall(r'(?:href|src|action|data-options)="(/[^"]*)"', page)
+    assert len(links) >= 10
+    assert all(link.startswith("/mounted/") for link in links), links
+    assert 'src="/mounted/static/passkeys.js"' in page
