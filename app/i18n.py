@@ -2,13 +2,14 @@
 
 The switch is a plain link (no JavaScript): it stores the choice in a small
 cookie and goes back to the page. Times are shown in UTC, in ISO 8601, whatever
-the language (see templates/_macros.html).
+the language (``utc_time``, a function of every template).
 """
 
 from contextlib import contextmanager
 
 from flask import current_app, request
 from flask_babel import Babel, force_locale, get_locale
+from markupsafe import Markup
 
 from . import cookies, template_translations
 from .language_negotiation import language_for
@@ -25,6 +26,7 @@ def init_app(app):
     template_translations.install(app)
     # get_locale() is Flask-Babel's per-request answer: the selector runs once a request.
     app.context_processor(lambda: {"languages": LANGUAGES, "current_language": str(get_locale())})
+    app.jinja_env.globals["utc_time"] = utc_time
 
 
 def select_language():
@@ -54,3 +56,14 @@ def in_language(code):
 def current_language():
     """The language this request is answered in, as a code of ``LANGUAGES``."""
     return str(get_locale())
+
+
+def utc_time(moment):
+    """``moment`` (a UTC ``datetime``) as ``<time datetime="2026-12-04T16:00:00+00:00">2026-12-04 16:00 UTC</time>``.
+
+    Unambiguous for people and machines, in every language. A function, not a
+    template macro: a Jinja macro call costs about 15 µs more (three links' worth).
+    """
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
+    )

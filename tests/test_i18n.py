@@ -1,11 +1,13 @@
 """Languages: every page in German, chosen by Accept-Language or a no-JavaScript switch."""
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
+from app.i18n import utc_time
 from tests.conftest import AuthActions
 from tests.support.second_factors import reauthenticate
 
@@ -126,3 +128,20 @@ def test_the_language_links_return_to_the_page_as_it_was_asked_for(client):
     assert 'href="/language/de?next=/auth/login"' in plain
     with_query = client.get("/auth/login?next=/account/sessions").get_data(as_text=True)
     assert 'href="/language/de?next=/auth/login?next%3D/account/sessions"' in with_query
+
+
+def test_times_are_shown_in_utc_for_people_and_machines():
+    moment = datetime(2026, 12, 4, 16, 5, 9, tzinfo=UTC)
+    assert str(utc_time(moment)) == '<time datetime="2026-12-04T16:05:09+00:00">2026-12-04 16:05 UTC</time>'
+
+
+def test_the_dashboard_shows_its_three_times(signed_in, client):
+    page = client.get("/dashboard").text
+    assert (
+        len(
+            re.findall(
+                r'<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>', page
+            )
+        )
+        == 3
+    )
