@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from flask import current_app, request
 from flask_babel import Babel, force_locale, get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import cookies, template_translations
 from .language_negotiation import language_for
@@ -64,6 +64,6 @@ def utc_time(moment):
     Unambiguous for people and machines, in every language. A function, not a
     template macro: a Jinja macro call costs about 15 µs more (three links' worth).
     """
-    return Markup('<time datetime="{}">{}</time>').format(
-        moment.isoformat(timespec="seconds"), moment.strftime("%Y-%m-%d %H:%M UTC")
-    )
+    # Markup.format's escaping formatter took twice as long as escaping the two values.
+    machine, person = escape(moment.isoformat(timespec="seconds")), escape(moment.strftime("%Y-%m-%d %H:%M UTC"))
+    return Markup(f'<time datetime="{machine}">{person}</time>')  # noqa: S704  # nosec B704 - both values escaped
