@@ -4,6 +4,7 @@ Workers and threads come from the environment; the access log is one JSON object
 per line, without query strings (they may carry ``next`` targets or tokens).
 """
 
+import gc
 import json
 import os
 from datetime import UTC, datetime
@@ -28,6 +29,18 @@ accesslog = "-"
 errorlog = "-"
 # The app's ProxyFix alone decides which X-Forwarded-* headers to believe.
 forwarded_allow_ips = ""
+
+
+def post_worker_init(worker):
+    """Hide what the app built at start-up from Python's cyclic garbage collector.
+
+    The loaded app (modules, routes, extensions) is about 136,000 objects that live as
+    long as the worker. Each full collection walked them all: a pause of 70-80 ms every
+    few thousand requests here, felt by every request waiting on that worker at the time
+    (the p99 of `make bench`). gc.freeze() moves them to a generation that is never
+    collected; a full collection then walks only what requests made (3 ms measured).
+    """
+    gc.freeze()
 
 
 class JsonAccessLogger(Logger):

@@ -7,6 +7,7 @@ does: the secrets script, and the Redis service's command and health check with 
 real redis-server.
 """
 
+import gc
 import os
 import re
 import shutil
@@ -309,3 +310,14 @@ def test_caddy_accepts_the_caddyfile():
     assert proxy["health_checks"]["passive"]["fail_duration"] == 30_000_000_000
     # Bodies arrive whole before a replica's thread is taken (tests/integration/test_slow_clients.py).
     assert proxy["request_buffers"] == 64 * 1024
+
+
+def test_gunicorn_workers_hide_the_loaded_app_from_the_garbage_collector():
+    settings = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), settings)  # noqa: S102 - our own config file
+    before = gc.get_freeze_count()
+    try:
+        settings["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > before + 10_000
+    finally:
+        gc.unfreeze()
