@@ -111,7 +111,8 @@ class HostGuard:
     proxy's X-Forwarded-* headers) before any view or error handler runs. A host with
     a label longer than 63 characters, non-ASCII bytes or a broken port fails that
     binding, and then every ``url_for`` fails, error pages included. Valid: a DNS
-    name, an IPv4 address or a bracketed IPv6 address, with an optional port.
+    name, an IPv4 address or a bracketed IPv6 address, with an optional port; a valid
+    Host goes on in lowercase.
     """
 
     def __init__(self, wsgi_app):
@@ -121,6 +122,10 @@ class HostGuard:
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         if environ.get("wsgi.url_scheme") not in ("http", "https") or not valid_host(host):
             return BadRequest("The Host header does not name a valid host.")(environ, start_response)
+        if "HTTP_HOST" in environ:
+            # Host names are case-insensitive (RFC 3986 3.2.2), Werkzeug's TRUSTED_HOSTS
+            # check is not: "LOCALHOST" was refused where "localhost" was trusted.
+            environ["HTTP_HOST"] = host.lower()
         return self.wsgi_app(environ, start_response)
 
 

@@ -82,6 +82,15 @@ def test_untrusted_host_headers_get_400(make_app):
     assert "evil.example" not in response.get_data(as_text=True)
 
 
+def test_host_names_are_trusted_whatever_their_case(make_app):
+    # RFC 3986: the host is case-insensitive. A trusted name in capitals is the same name.
+    app = make_app(TRUSTED_HOSTS=["example.org"])
+    client = app.test_client()
+    for host in ["EXAMPLE.ORG", "Example.Org:443", "example.ORG"]:
+        assert client.get("/auth/login", headers={"Host": host}).status_code == 200, host
+    assert client.get("/auth/login", headers={"Host": "EVIL.EXAMPLE"}).status_code == 400
+
+
 def test_a_header_the_view_sets_itself_is_kept_and_sent_once(make_app):
     """The security headers fill in what a view left unset; they never override or duplicate it."""
     app = make_app()
