@@ -19,6 +19,7 @@ templates (app/template_links.py).
 """
 
 from functools import lru_cache
+from urllib.parse import quote
 
 from flask import Flask, current_app, has_request_context, request
 
@@ -30,6 +31,18 @@ CACHE_SIZE = 256
 def init_app(app):
     app.jinja_env.add_extension(CompiledLinks)
     app.context_processor(_template_url_for)
+    app.jinja_env.globals["this_page"] = this_page
+
+
+def this_page():
+    """This request's path and query, as a ``next`` value that leads back here: ``"/a%23b?c=d"``.
+
+    ``request.path`` is decoded: sent back as it is, ``/a%23b`` became ``/a#b`` and
+    ``/a%3Fb`` became ``/a?b``, another page. So the path is quoted again; the query
+    string is the one the browser sent.
+    """
+    path = quote(request.path)
+    return f"{path}?{request.query_string.decode()}" if request.query_string else path
 
 
 def url_for(app, endpoint, values):
