@@ -69,6 +69,11 @@ class BaseConfig:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_REFRESH_EACH_REQUEST = False
+    # Each restore from a remember cookie replaces its token (app/sign_ins.py). Tabs
+    # that restore at once all carry the replaced one: within this grace they are
+    # served (safe methods only); after it, the replaced token means a copy of the
+    # cookie, and the sign-in ends.
+    REMEMBER_TOKEN_REUSE_GRACE = timedelta(seconds=15)
 
     # CSRF on every POST. A token is valid for an hour; SSL_STRICT also checks the
     # Referer on HTTPS, which stops a man-in-the-middle on a sibling HTTP origin.
@@ -255,6 +260,7 @@ DURATION_SETTINGS = (
     "PERMANENT_SESSION_LIFETIME",
     "ANONYMOUS_SESSION_LIFETIME",
     "REMEMBER_COOKIE_DURATION",
+    "REMEMBER_TOKEN_REUSE_GRACE",
     "IDLE_TIMEOUT",
     "LAST_SEEN_RESOLUTION",
     "REAUTH_WINDOW",

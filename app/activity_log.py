@@ -28,6 +28,7 @@ EVENTS_THAT_MATTER = (
     "session_revoked",
     "sessions_revoked",
     "sign_in_ended_over_limit",
+    "remember_cookie_reused",
     "password_changed",
     "reauthenticated",
     "data_exported",

@@ -4,9 +4,9 @@ Rotate by moving the current key into ``FLASK_SECRET_KEY_FALLBACKS`` (a JSON lis
 newest first) and setting a new ``FLASK_SECRET_KEY``. Then:
 
 - sessions are unaffected: their ids are random, not signed;
-- remember cookies signed with an old key are still accepted, and re-issued under
-  the new key on first use (Flask-Login knows only one key; this subclass adds
-  the fallbacks);
+- remember cookies signed with an old key are still accepted (Flask-Login knows only
+  one key; this subclass adds the fallbacks); the restore replaces the cookie, as
+  every restore does (app/sign_ins.py), and the new one is signed with the new key;
 - CSRF tokens in forms rendered before the rotation still validate: itsdangerous
   verifies with every key in a list and signs with the last one.
 
@@ -15,7 +15,7 @@ drop the old key from the fallbacks. Threat: a leaked key; rotating must be chea
 enough that nobody hesitates to do it.
 """
 
-from flask import current_app, session
+from flask import current_app
 from flask_login import LoginManager
 from flask_login.utils import decode_cookie, encode_cookie
 
@@ -30,11 +30,7 @@ class KeyRotatingLoginManager(LoginManager):
         for old_key in current_app.config.get("SECRET_KEY_FALLBACKS") or ():
             token = decode_cookie(cookie, key=old_key)
             if token is not None:
-                user = super()._load_user_from_remember_cookie(encode_cookie(token))
-                if user is not None:
-                    # Flask-Login writes the cookie again, signed with the new key.
-                    session["_remember"] = "set"
-                return user
+                return super()._load_user_from_remember_cookie(encode_cookie(token))
         return None
 
 

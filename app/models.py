@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, Index, String, func, select
+from sqlalchemy import ForeignKey, Index, String, func, or_, select
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -67,6 +67,10 @@ class SignIn(db.Model):
     public_id: Mapped[str] = mapped_column(String(22), unique=True, default=new_public_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token a remember cookie restore replaced, and when (app/sign_ins.py
+    # ``_restore``): seen again after a short grace, it means a copy of the cookie.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the current session id: what the session store's key is made of.
     session_hash: Mapped[str | None] = mapped_column(String(64))
     remember: Mapped[bool] = mapped_column(default=False)
@@ -86,8 +90,13 @@ class SignIn(db.Model):
 
     @classmethod
     def find_by_token(cls, token):
-        """The sign-in of ``token``, with its user loaded by the same query."""
-        return db.session.scalar(select(cls).options(joinedload(cls.user)).where(cls.token_hash == sha256_hex(token)))
+        """The sign-in whose current or previous token is ``token``, with its user, or ``None``."""
+        token_hash = sha256_hex(token)
+        return db.session.scalar(
+            select(cls)
+            .options(joinedload(cls.user))
+            .where(or_(cls.token_hash == token_hash, cls.previous_token_hash == token_hash))
+        )
 
 
 class SecurityEvent(db.Model):

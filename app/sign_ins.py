@@ -22,7 +22,7 @@ from flask import after_this_request, current_app, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select, update
 
-from . import clock, cookies, second_factors, security_log, sessions, sudo, user_agents
+from . import clock, cookies, recovery, second_factors, security_log, sessions, sudo, user_agents
 from .extensions import db
 from .models import SignIn, User
 from .sign_in_state import SignedInUser, SignInChanged, SignInState, whole_seconds
@@ -163,7 +163,10 @@ def _activate(user, record, remember, **changes):
         sessions.forget_old_id(old_sid)
         state = SignInState.of(record, user)
     else:
-        _move_session(record, token_hash=token_hash, remember=remember, **changes)
+        # A replaced remember token is forgotten: only a restore's stays recognisable.
+        _move_session(
+            record, token_hash=token_hash, remember=remember, previous_token_hash=None, token_rotated_at=None, **changes
+        )
         state = dataclasses.replace(record, token_hash=token_hash, remember=remember, **changes)
     signed_in = SignedInUser(state, token)
     # A remember cookie lives exactly as long as its sign-in, also when re-issued.
@@ -314,15 +317,26 @@ def _restore(token):
     """The user of the sign-in that ``token`` (from a remember cookie) belongs to, in a new session.
 
     The sign-in moves to a fresh session id (threat: session fixation through whatever
-    the browser had before). Two tabs that open at once both restore: the one that
-    finds the sign-in moved by the other tries once more, over the other's session. If
-    it loses again, or the sign-in ended meanwhile, this request goes on as a visitor's
-    rather than failing: it is only loading the user.
+    the browser had before) and gets a fresh token, which the response's new remember
+    cookie carries: a remember cookie works once.
+
+    Threat: a copy of the remember cookie (OWASP's persistent-login theft). With one
+    token for good, each use of the copy moved the sign-in into the copy's session and
+    ended the owner's, again and again, and nothing noticed two browsers taking turns.
+    Now the token a restore replaced is kept, with the time: if it comes back after
+    ``REMEMBER_TOKEN_REUSE_GRACE``, two browsers hold the cookie, and the sign-in ends
+    (``_replaced_token_came_back``).
+
+    Two tabs that open at once both restore: the one that finds the sign-in moved by
+    the other reads it again and is served within the grace. If the sign-in ended
+    meanwhile, this request goes on as a visitor's rather than failing: it is only
+    loading the user.
 
     Threat: a remember cookie from before the account got a second factor, or from a
     sign-in that never completed one. It would skip the factor for 30 days, so it
     restores nothing and its sign-in ends.
     """
+    token_hash = sha256_hex(token)
     for _attempt in range(2):
         record = SignIn.find_by_token(token)
         now = clock.utcnow()
@@ -335,17 +349,67 @@ def _restore(token):
             record = None
         if record is None:
             break
+        if record.token_hash != token_hash:
+            return _replaced_token_came_back(record, now)
         state = SignInState.of(record, record.user)
+        fresh_token = new_token()
+        fresh_hash = sha256_hex(fresh_token)
         try:
-            _move_session(state, last_seen_at=now)
+            _move_session(
+                state, token_hash=fresh_hash, last_seen_at=now, previous_token_hash=token_hash, token_rotated_at=now
+            )
         except SignInChanged:
             continue
-        state.last_seen_at = whole_seconds(now)
+        state = dataclasses.replace(state, token_hash=fresh_hash, last_seen_at=whole_seconds(now))
+        user = SignedInUser(state, fresh_token)
+        # Flask-Login sets the new remember cookie: same end as the sign-in, new token.
+        login_user(user, remember=True, duration=state.expires_at - now, fresh=False)
         state.save_to(session)
-        return SignedInUser(state, token)
+        return user
+    _forget_user_keys()
+    return None
+
+
+def _replaced_token_came_back(record, now):
+    """A remember cookie with the token that a restore of ``record`` replaced: a tab or a copy.
+
+    Within ``REMEMBER_TOKEN_REUSE_GRACE`` of that restore it is a tab that set off with
+    it: a GET or HEAD is served as the user, with the session left as it came and no
+    cookie set (the restoring response sets them; a cookie set here could overwrite its
+    new token with the old one). Any other method goes on as a visitor's.
+
+    After the grace, the browser that restored holds the new token and another holds
+    the old one: a copy. Which is the owner's cannot be told, so the sign-in ends for
+    both (its row, its session) and the owner is told, on the activity page and by
+    email. The thief's copy is then worth nothing; the owner signs in again.
+    """
+    rotated_at = record.token_rotated_at
+    if rotated_at is not None and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]:
+        if request.method not in ("GET", "HEAD"):
+            _forget_user_keys()
+            return None
+        _forget_user_keys()
+        sessions.discard_changes()
+        return SignedInUser(SignInState.of(record, record.user), token=None)
+    user = record.user
+    end([record])
+    security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
+    recovery.after_remember_cookie_reused(user, record)
+    _forget_user_keys()
+    after_this_request(_forget_both_cookies)
+    return None
+
+
+def _forget_both_cookies(response):
+    forget_remember_cookie(response)
+    _forget_signed_in(response)
+    return response
+
+
+def _forget_user_keys():
+    """Drop what Flask-Login wrote into the session before it asked for the user."""
     for key in ("_user_id", "_fresh"):
         session.pop(key, None)
-    return None
 
 
 def idle_deadline(record):

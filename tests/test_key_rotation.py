@@ -38,8 +38,8 @@ def test_remember_cookies_survive_a_rotation_and_are_reissued(before_and_after):
     assert browser.get("/dashboard").status_code == 200
     reissued = browser.get_cookie("__Host-remember").value
     assert reissued != remember
-    assert reissued.split("|")[0] == remember.split("|")[0]
 
+    # Signed with the new key alone (its token is new too: every restore replaces it).
     without_fallback = new.test_client()
     new.config["SECRET_KEY_FALLBACKS"] = []
     without_fallback.set_cookie("__Host-remember", reissued)

@@ -43,6 +43,7 @@ EVENT_LABELS = {
     "rate_limited": _l("Too many attempts, slowed down"),
     "data_exported": _l("Downloaded your data"),
     "sign_in_ended_over_limit": _l("Oldest session ended: too many sessions at once"),
+    "remember_cookie_reused": _l("Session ended: its “keep me signed in” cookie was used by two browsers"),
     **recovery.EVENT_LABELS,
     **second_factors.EVENT_LABELS,
 }

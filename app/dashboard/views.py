@@ -22,7 +22,8 @@ def index():
         idle_minutes=int(config["IDLE_TIMEOUT"].total_seconds() // 60),
         recently_confirmed=sudo.password_recently_confirmed(),
         reauth_minutes=int(config["REAUTH_WINDOW"].total_seconds() // 60),
-        # A short hash shows that the cookie is an opaque id without printing it.
-        session_id_hash=hashlib.sha256(session.sid.encode()).hexdigest()[:8],
+        # A short hash shows that the cookie is an opaque id without printing it. A tab
+        # served while another restores the sign-in has no session of its own yet.
+        session_id_hash=hashlib.sha256(session.sid.encode()).hexdigest()[:8] if session.stored else None,
         session_keys=sorted(key for key in session if key != "_permanent"),
     )

@@ -22,6 +22,7 @@ SUBJECTS = {
     "new_device": N_("A new sign-in to your account"),
     "second_factors_changed": N_("The second factors of your account were changed"),
     "second_factor_guessed": N_("Someone typed your password, then a wrong code"),
+    "remember_cookie_reused": N_("A copy of your sign-in cookie was used: we signed it out"),
 }
 
 

@@ -14,6 +14,8 @@ The map (delivery itself is app/mail/'s):
   and its "This wasn't me" link.
 - ``factor_notices.py``: a message for every change to the second factors, and for a
   right password followed by a wrong code.
+- ``remember_cookie_theft.py``: a message when a copy of a remember cookie was caught
+  and its sign-in ended.
 - ``throttle.py``: limits on messages per account.
 - ``views.py``, ``forms.py``: the pages behind the links, and the email page.
 
@@ -28,7 +30,7 @@ from sqlalchemy import delete
 
 from .. import clock
 from ..extensions import db
-from . import addresses, factor_notices, new_device
+from . import addresses, factor_notices, new_device, remember_cookie_theft
 from .models import EmailAddress, EmailToken
 
 EVENT_LABELS = {
@@ -40,6 +42,7 @@ EVENT_LABELS = {
     "new_device_alert_sent": _l("Sent an alert about a sign-in from a new browser"),
     "sign_in_reported": _l("Ended a sign-in reported as not yours"),
     "second_factor_notice_sent": _l("Sent a message about your second factors"),
+    "remember_cookie_notice_sent": _l("Sent a message about a copied sign-in cookie"),
 }
 
 
@@ -63,6 +66,11 @@ def after_second_factor_change(user, event, name=""):
 def after_second_factor_guessed(user):
     """A right password, then a wrong code: the owner is told (once per half-signed-in state)."""
     factor_notices.notify(user, factor_notices.CODES_GUESSED)
+
+
+def after_remember_cookie_reused(user, record):
+    """A copy of the remember cookie of ``record`` was caught and the sign-in ended: the owner is told."""
+    remember_cookie_theft.notify(user, record)
 
 
 def after_others_signed_out(user_id):

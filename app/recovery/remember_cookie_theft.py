@@ -1,0 +1,48 @@
+"""The message when a copy of a remember cookie was caught, and its sign-in ended.
+
+Threat: a thief who copied the "keep me signed in" cookie (from a backup, a shared
+computer, malware). app/sign_ins.py notices when the copy and the owner's browser
+both use it, and ends that sign-in; the owner must hear of it even if neither
+browser is open on the activity page, and learn what to do: sign in again, look at
+the devices page, and change the password if that browser was not theirs.
+
+What the message tells (when, which browser and address brought the replaced cookie,
+which device's sign-in ended) is taken when it happens; the sender thread sends it
+later, in the language of the page it came from.
+"""
+
+from flask import request
+
+from .. import clock, i18n, mail, security_log, user_agents
+from ..mail.links import external_url
+from ..mail.messages import deliver
+from .models import EmailAddress
+
+
+def notify(user, record):
+    """Queue the message about the ended ``record`` (a ``SignIn``) of ``user`` (a ``User``).
+
+    Nothing is sent to an account without a confirmed address.
+    """
+    facts = (user.username, clock.utcnow(), user_agents.describe(request.user_agent.string), request.remote_addr)
+    mail.send_later(send_notice, user.id, facts, record.client, i18n.current_language())
+
+
+def send_notice(user_id, facts, device, language):
+    """Sender job: the message, with the way back in."""
+    entry = EmailAddress.of(user_id)
+    if entry is None:
+        return
+    username, when, browser, ip_address = facts
+    deliver(
+        entry.address,
+        "remember_cookie_reused",
+        language,
+        username=username,
+        device=device,
+        when=when,
+        browser=browser,
+        ip_address=ip_address,
+        link=external_url("auth.login"),
+    )
+    security_log.record("remember_cookie_notice_sent", user_id=user_id)

@@ -1,0 +1,238 @@
+"""A copy of the remember cookie (app/sign_ins.py ``_restore``).
+
+Threat: someone copies the "keep me signed in" cookie. Before, the cookie held one
+token for the whole sign-in, so each use of the copy moved the sign-in into the
+copy's session and ended the owner's, again and again, with nothing noticed. Now
+each restore replaces the token; the replaced one, seen again after a few seconds'
+grace, means two browsers hold the cookie, and the sign-in ends for both, with the
+owner told. Within the grace, a tab that set off together with the restoring one is
+served, but only for a GET or HEAD, and it sets no cookie.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SecurityEvent, SignIn
+from tests.conftest import AuthActions, csrf_token_from, store_key
+from tests.support.mail import sign_up_and_confirm
+
+REMEMBER = "__Host-remember"
+SESSION = "__Host-session"
+THIEF_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+
+
+@pytest.fixture
+def grace(app):
+    return app.config["REMEMBER_TOKEN_REUSE_GRACE"]
+
+
+@pytest.fixture
+def remembered(app, auth, clock):
+    """Alice signed in with "keep me signed in"; returns the value of her remember cookie."""
+    auth.create_user()
+    auth.login(remember=True)
+    return auth.client.get_cookie(REMEMBER).value
+
+
+def browser_with(app, remember, **environ):
+    browser = app.test_client()
+    browser.environ_base.update(environ)
+    browser.set_cookie(REMEMBER, remember)
+    return browser
+
+
+def set_cookies(response, name):
+    return [header for header in response.headers.getlist("Set-Cookie") if header.startswith(name + "=")]
+
+
+def sign_in_count(app):
+    with app.app_context():
+        return db.session.query(SignIn).count()
+
+
+def events(app, name):
+    with app.app_context():
+        return db.session.scalars(select(SecurityEvent).where(SecurityEvent.event == name)).all()
+
+
+def test_a_restore_replaces_the_remember_cookie(app, remembered):
+    browser = browser_with(app, remembered)
+    response = browser.get("/dashboard")
+    assert response.status_code == 200
+    (header,) = set_cookies(response, REMEMBER)
+    assert "Secure" in header and "HttpOnly" in header
+    renewed = browser.get_cookie(REMEMBER).value
+    assert renewed != remembered
+    # The new cookie restores too, in another session (the browser lost its session).
+    browser.delete_cookie(SESSION)
+    assert browser.get("/dashboard").status_code == 200
+
+
+@pytest.mark.parametrize("first", ["owner", "thief"])
+def test_the_replaced_cookie_after_the_grace_ends_the_sign_in_for_both_browsers(app, remembered, clock, grace, first):
+    """Whoever restores first, the other one brings the replaced token back: both are out."""
+    owner = browser_with(app, remembered)
+    thief = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT)
+    restoring, late = (owner, thief) if first == "owner" else (thief, owner)
+    assert restoring.get("/dashboard").status_code == 200
+
+    clock.advance(seconds=grace.total_seconds() + 1)
+    response = late.get("/dashboard")
+    assert response.status_code == 302
+    assert sign_in_count(app) == 0
+    assert restoring.get("/dashboard").status_code == 302
+    # Both cookies go from the browser that brought the copy.
+    assert "Max-Age=0" in set_cookies(response, REMEMBER)[0]
+    assert late.get_cookie(REMEMBER) is None
+    # Neither cookie brings anything back, however often it is tried.
+    for browser in (owner, thief):
+        browser.delete_cookie(SESSION)
+    for cookie in (remembered, restoring.get_cookie(REMEMBER).value):
+        assert browser_with(app, cookie).get("/dashboard").status_code == 302
+    (event,) = events(app, "remember_cookie_reused")
+    assert event.ip_address == late.environ_base.get("REMOTE_ADDR", "127.0.0.1")
+
+
+def test_the_owner_can_sign_in_again_at_once_and_the_copy_stays_dead(app, auth, remembered, clock, grace):
+    thief = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9")
+    assert thief.get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    owner = browser_with(app, remembered)
+    assert owner.get("/dashboard").status_code == 302
+
+    again = AuthActions(app, owner)
+    assert again.login(remember=True).status_code == 303
+    assert owner.get("/dashboard").status_code == 200
+    thief.delete_cookie(SESSION)
+    assert thief.get("/dashboard").status_code == 302
+    assert owner.get("/dashboard").status_code == 200
+
+
+def test_the_owner_reads_it_on_the_activity_page(app, remembered, clock, grace):
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+
+    owner = AuthActions(app, app.test_client())
+    owner.login()
+    page = owner.client.get("/account/activity").get_data(as_text=True)
+    assert "cookie was used by two browsers" in page
+
+
+def test_the_owner_is_told_by_email(app, client, mailbox, clock, grace):
+    sign_up_and_confirm(client, mailbox)
+    auth = AuthActions(app, client)
+    auth.logout()
+    auth.login(remember=True)
+    remembered = client.get_cookie(REMEMBER).value
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    late = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT)
+    assert late.get("/dashboard").status_code == 302
+
+    (message,) = [m for m in mailbox.to("alice@example.org") if "sign-in cookie" in m.subject]
+    assert message.subject == "A copy of your sign-in cookie was used: we signed it out"
+    assert "203.0.113.9" in message.body and "Firefox 133 (Windows)" in message.body
+    assert "https://sessions.example/auth/login" in message.body
+    assert events(app, "remember_cookie_notice_sent")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_tab_within_the_grace_is_served_and_sets_no_cookie(app, remembered, clock, grace, method):
+    """Tabs that open at once all carry the old token; the first restores, the rest are served."""
+    first = browser_with(app, remembered)
+    assert first.get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() - 1)
+    tab = browser_with(app, remembered)
+    response = tab.open("/dashboard", method=method)
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie") == []
+    if method == "GET":
+        assert "Another tab of this browser is restoring your sign-in" in response.get_data(as_text=True)
+    # The sign-in is intact: the restoring browser goes on in its session.
+    assert sign_in_count(app) == 1
+    assert first.get("/dashboard").status_code == 200
+    assert events(app, "remember_cookie_reused") == []
+
+
+def test_a_form_within_the_grace_changes_nothing(app, remembered, clock):
+    first = browser_with(app, remembered)
+    token = csrf_token_from(first.get("/dashboard"))
+    tab = browser_with(app, remembered)
+    tab.set_cookie(SESSION, "")
+    response = tab.post("/auth/logout", data={"csrf_token": token})
+    assert response.status_code in (302, 400)
+    assert sign_in_count(app) == 1
+    assert first.get("/dashboard").status_code == 200
+
+
+def test_two_restores_at_once_are_both_served(app, remembered, monkeypatch):
+    """The tab that loses the race to restore finds the token replaced, and is served."""
+    from app import clock, sign_ins
+    from app.tokens import new_token, sha256_hex
+
+    real_update = sign_ins._update_or_raise
+
+    def another_tab_restores_first(record, **values):
+        # What the winning tab's restore writes, just before this one's own write.
+        db.session.execute(
+            db.update(SignIn)
+            .where(SignIn.id == record.id)
+            .values(
+                token_hash=sha256_hex(new_token()),
+                previous_token_hash=record.token_hash,
+                token_rotated_at=clock.utcnow(),
+            )
+        )
+        db.session.commit()
+        monkeypatch.setattr(sign_ins, "_update_or_raise", real_update)
+        return real_update(record, **values)
+
+    monkeypatch.setattr(sign_ins, "_update_or_raise", another_tab_restores_first)
+    response = browser_with(app, remembered).get("/dashboard")
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie") == []
+    assert sign_in_count(app) == 1
+    assert events(app, "remember_cookie_reused") == []
+
+
+def test_a_password_change_leaves_no_grace_to_the_old_cookie(app, auth, remembered, clock):
+    """A token replaced by anything but a restore is dead at once, grace or not."""
+    browser = browser_with(app, remembered)
+    assert browser.get("/dashboard").status_code == 200
+    page = browser.get("/auth/reauth")
+    browser.post("/auth/reauth", data={"password": "correct horse battery", "csrf_token": csrf_token_from(page)})
+    page = browser.get("/account/password")
+    response = browser.post(
+        "/account/password",
+        data={
+            "current_password": "correct horse battery",
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+            "csrf_token": csrf_token_from(page),
+        },
+    )
+    assert response.status_code in (302, 303)
+    assert browser.get("/dashboard").status_code == 200
+    # At once, inside what would have been the grace: nothing.
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert sign_in_count(app) == 1
+
+
+def test_the_replaced_session_of_the_restoring_browser_is_deleted(app, remembered, redis_client, clock, grace):
+    """Ending the sign-in ends the session the restore made, in the store, not just the row."""
+    browser = browser_with(app, remembered)
+    assert browser.get("/dashboard").status_code == 200
+    session_id = browser.get_cookie(SESSION).value
+    assert redis_client.exists(store_key(session_id))
+    clock.advance(seconds=grace.total_seconds() + 1)
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert not redis_client.exists(store_key(session_id))
+
+
+def test_the_grace_is_a_setting_in_seconds(make_app):
+    app = make_app(REMEMBER_TOKEN_REUSE_GRACE=3)
+    assert app.config["REMEMBER_TOKEN_REUSE_GRACE"] == timedelta(seconds=3)
