@@ -176,6 +176,32 @@ def test_two_remember_me_restores_at_once(module_deployment, server):
         assert no_server_errors(first, second) == []
 
 
+def test_many_tabs_restore_from_one_remember_cookie_at_once(module_deployment, server):
+    """A browser reopening its tabs: one restores, the rest are served within the grace.
+
+    None is sent to sign in, none ends the sign-in as a copied cookie, and only the
+    restoring answer sets a remember cookie, which then restores once more.
+    """
+    tabs_at_once = 12
+    for _ in range(ROUNDS):
+        username = unique_username("tabs")
+        main = module_deployment.browser()
+        main.register(server, username)
+        main.logout(server)
+        response = main.submit(server, "/auth/login", {"username": username, "password": PASSWORD, "remember": "y"})
+        assert response.status_code == 303
+        main.http.cookies.set("__Host-session", None)
+        tabs = [module_deployment.browser(cookies_from=main) for _ in range(tabs_at_once)]
+        answers = at_once(*[lambda tab=tab: tab.get(server, "/dashboard") for tab in tabs])
+        assert [answer.status_code for answer in answers] == [200] * tabs_at_once
+        renewed = [answer for answer in answers if "__Host-remember" in answer.headers.get("Set-Cookie", "")]
+        assert len(renewed) == 1
+        assert no_server_errors(*tabs) == []
+        (restoring,) = [tab for tab, answer in zip(tabs, answers, strict=True) if answer in renewed]
+        restoring.http.cookies.set("__Host-session", None)
+        assert is_signed_in(restoring.get(server, "/dashboard"))
+
+
 def test_operator_commands_while_users_click(module_deployment, server):
     username, main, other = account(module_deployment, server)
     redis_url = server.env["REDIS_URL"]
