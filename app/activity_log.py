@@ -24,6 +24,7 @@ KEPT_PER_KIND = 10
 EVENTS_THAT_MATTER = (
     "user_registered",
     "login_succeeded",
+    "remember_me_restored",
     "logout",
     "session_revoked",
     "sessions_revoked",

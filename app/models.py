@@ -8,7 +8,7 @@ from sqlalchemy.types import DateTime, TypeDecorator
 
 from . import clock
 from .extensions import db
-from .tokens import new_public_id, sha256_hex
+from .tokens import new_public_id, series_of, sha256_hex
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,9 +67,12 @@ class SignIn(db.Model):
     public_id: Mapped[str] = mapped_column(String(22), unique=True, default=new_public_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The token a remember cookie restore replaced, and when (app/sign_ins.py
-    # ``_restore``): seen again after a short grace, it means a copy of the cookie.
-    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Hash of the series part of the token, which remember-me restores keep; the token
+    # the last restore replaced, and when (app/sign_ins.py ``_restore``). A token of
+    # this series that is neither current nor that one within a short grace means a
+    # copy of the remember cookie.
+    series_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64))
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the current session id: what the session store's key is made of.
     session_hash: Mapped[str | None] = mapped_column(String(64))
@@ -90,13 +93,15 @@ class SignIn(db.Model):
 
     @classmethod
     def find_by_token(cls, token):
-        """The sign-in whose current or previous token is ``token``, with its user, or ``None``."""
-        token_hash = sha256_hex(token)
-        return db.session.scalar(
-            select(cls)
-            .options(joinedload(cls.user))
-            .where(or_(cls.token_hash == token_hash, cls.previous_token_hash == token_hash))
-        )
+        """The sign-in whose token, current or replaced, is ``token``, with its user, or ``None``.
+
+        A replaced token is found by its series (app/tokens.py ``new_sign_in_token``).
+        """
+        match = cls.token_hash == sha256_hex(token)
+        series = series_of(token)
+        if series is not None:
+            match = or_(match, cls.series_hash == sha256_hex(series))
+        return db.session.scalar(select(cls).options(joinedload(cls.user)).where(match))
 
 
 class SecurityEvent(db.Model):

@@ -26,7 +26,7 @@ from . import clock, cookies, recovery, second_factors, security_log, sessions, 
 from .extensions import db
 from .models import SignIn, User
 from .sign_in_state import SignedInUser, SignInChanged, SignInState, whole_seconds
-from .tokens import new_token, sha256_hex
+from .tokens import new_sign_in_token, series_of, sha256_hex
 
 
 def sign_in(user, remember=False, password_version=None, second_factor=None):
@@ -145,10 +145,11 @@ def _activate(user, record, remember, **changes):
     ``changes`` to its columns; the latter raises ``SignInChanged`` if another request
     changed its token first.
     """
-    token = new_token()
-    token_hash = sha256_hex(token)
+    # A new series too: copies of the cookies from before are dead, not "copies seen".
+    token = new_sign_in_token()
+    token_hash, series_hash = sha256_hex(token), sha256_hex(series_of(token))
     if record.id is None:
-        record.token_hash, record.remember = token_hash, remember
+        record.token_hash, record.series_hash, record.remember = token_hash, series_hash, remember
         old_sid = sessions.move_to_new_id()
         try:
             record.session_hash = sessions.current_session_hash()
@@ -163,10 +164,8 @@ def _activate(user, record, remember, **changes):
         sessions.forget_old_id(old_sid)
         state = SignInState.of(record, user)
     else:
-        # A replaced remember token is forgotten: only a restore's stays recognisable.
-        _move_session(
-            record, token_hash=token_hash, remember=remember, previous_token_hash=None, token_rotated_at=None, **changes
-        )
+        replaced = {"series_hash": series_hash, "previous_token_hash": None, "token_rotated_at": None}
+        _move_session(record, token_hash=token_hash, remember=remember, **replaced, **changes)
         state = dataclasses.replace(record, token_hash=token_hash, remember=remember, **changes)
     signed_in = SignedInUser(state, token)
     # A remember cookie lives exactly as long as its sign-in, also when re-issued.
@@ -323,9 +322,10 @@ def _restore(token):
     Threat: a copy of the remember cookie (OWASP's persistent-login theft). With one
     token for good, each use of the copy moved the sign-in into the copy's session and
     ended the owner's, again and again, and nothing noticed two browsers taking turns.
-    Now the token a restore replaced is kept, with the time: if it comes back after
-    ``REMEMBER_TOKEN_REUSE_GRACE``, two browsers hold the cookie, and the sign-in ends
-    (``_replaced_token_came_back``).
+    Now every token of a sign-in shares a series that restores keep: a token of the
+    series that is not the current one means two browsers hold the cookie, and the
+    sign-in ends (``_replaced_token_came_back``), however many restores the copy missed.
+    Each restore is on the owner's activity page, with its address and browser.
 
     Two tabs that open at once both restore: the one that finds the sign-in moved by
     the other reads it again and is served within the grace. If the sign-in ended
@@ -350,14 +350,14 @@ def _restore(token):
         if record is None:
             break
         if record.token_hash != token_hash:
-            return _replaced_token_came_back(record, now)
+            return _replaced_token_came_back(record, token_hash, now)
         state = SignInState.of(record, record.user)
-        fresh_token = new_token()
+        # The same series (a token from before series existed starts one).
+        fresh_token = new_sign_in_token(series_of(token))
         fresh_hash = sha256_hex(fresh_token)
+        rotation = {"series_hash": sha256_hex(series_of(fresh_token)), "previous_token_hash": token_hash}
         try:
-            _move_session(
-                state, token_hash=fresh_hash, last_seen_at=now, previous_token_hash=token_hash, token_rotated_at=now
-            )
+            _move_session(state, token_hash=fresh_hash, last_seen_at=now, token_rotated_at=now, **rotation)
         except SignInChanged:
             continue
         state = dataclasses.replace(state, token_hash=fresh_hash, last_seen_at=whole_seconds(now))
@@ -365,26 +365,38 @@ def _restore(token):
         # Flask-Login sets the new remember cookie: same end as the sign-in, new token.
         login_user(user, remember=True, duration=state.expires_at - now, fresh=False)
         state.save_to(session)
+        security_log.record("remember_me_restored", user_id=state.user_id, sign_in=state.id)
         return user
     _forget_user_keys()
+    if record is None:
+        # A cookie of no live sign-in (ended, expired, never ours): the browser drops it.
+        after_this_request(_forget_dead_remember_cookie)
     return None
 
 
-def _replaced_token_came_back(record, now):
-    """A remember cookie with the token that a restore of ``record`` replaced: a tab or a copy.
+def _forget_dead_remember_cookie(response):
+    forget_remember_cookie(response)
+    return response
 
-    Within ``REMEMBER_TOKEN_REUSE_GRACE`` of that restore it is a tab that set off with
-    it: a GET or HEAD is served as the user, with the session left as it came and no
-    cookie set (the restoring response sets them; a cookie set here could overwrite its
-    new token with the old one). Any other method goes on as a visitor's.
 
-    After the grace, the browser that restored holds the new token and another holds
-    the old one: a copy. Which is the owner's cannot be told, so the sign-in ends for
-    both (its row, its session) and the owner is told, on the activity page and by
-    email. The thief's copy is then worth nothing; the owner signs in again.
+def _replaced_token_came_back(record, token_hash, now):
+    """A remember cookie with a token of ``record``'s series that restores replaced: a tab or a copy.
+
+    The token the last restore replaced, within ``REMEMBER_TOKEN_REUSE_GRACE`` of that
+    restore, is a tab that set off with it: a GET or HEAD is served as the user, with
+    the session left as it came and no cookie set (the restoring response sets them; a
+    cookie set here could overwrite its new token with the old one). Any other method
+    goes on as a visitor's.
+
+    Otherwise one browser restored and holds a newer token, and another holds an older
+    one: a copy, however many restores ago it was taken. Which is the owner's cannot be
+    told, so the sign-in ends for both (its row, its session) and the owner is told, on
+    the activity page and by email. The thief's copy is then worth nothing; the owner
+    signs in again.
     """
     rotated_at = record.token_rotated_at
-    if rotated_at is not None and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]:
+    in_grace = rotated_at is not None and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]
+    if in_grace and record.previous_token_hash == token_hash:
         if request.method not in ("GET", "HEAD"):
             _forget_user_keys()
             return None

@@ -32,6 +32,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 EVENT_LABELS = {
     "user_registered": _l("Account created"),
     "login_succeeded": _l("Signed in"),
+    "remember_me_restored": _l("Signed in again by “keep me signed in”"),
     "login_failed": _l("Failed sign-in (wrong password)"),
     "logout": _l("Signed out"),
     "reauthenticated": _l("Password confirmed"),

@@ -78,6 +78,7 @@ def test_the_replaced_cookie_after_the_grace_ends_the_sign_in_for_both_browsers(
     thief = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT)
     restoring, late = (owner, thief) if first == "owner" else (thief, owner)
     assert restoring.get("/dashboard").status_code == 200
+    renewed = restoring.get_cookie(REMEMBER).value
 
     clock.advance(seconds=grace.total_seconds() + 1)
     response = late.get("/dashboard")
@@ -88,12 +89,45 @@ def test_the_replaced_cookie_after_the_grace_ends_the_sign_in_for_both_browsers(
     assert "Max-Age=0" in set_cookies(response, REMEMBER)[0]
     assert late.get_cookie(REMEMBER) is None
     # Neither cookie brings anything back, however often it is tried.
-    for browser in (owner, thief):
-        browser.delete_cookie(SESSION)
-    for cookie in (remembered, restoring.get_cookie(REMEMBER).value):
+    for cookie in (remembered, renewed, remembered):
         assert browser_with(app, cookie).get("/dashboard").status_code == 302
     (event,) = events(app, "remember_cookie_reused")
     assert event.ip_address == late.environ_base.get("REMOTE_ADDR", "127.0.0.1")
+
+
+@pytest.mark.parametrize("restores", [2, 3])
+def test_a_copy_is_caught_however_many_restores_it_missed(app, remembered, clock, restores):
+    """The thief restores again and again (dropping each session), then the owner comes back."""
+    thief = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9")
+    for _ in range(restores):
+        assert thief.get("/dashboard").status_code == 200
+        thief.delete_cookie(SESSION)
+        clock.advance(hours=1)
+    assert thief.get("/dashboard").status_code == 200
+
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert sign_in_count(app) == 0
+    assert thief.get("/dashboard").status_code == 302
+    assert len(events(app, "remember_cookie_reused")) == 1
+
+
+def test_a_cookie_of_no_live_sign_in_is_deleted(app, auth, remembered):
+    auth.logout()
+    browser = browser_with(app, remembered)
+    response = browser.get("/dashboard")
+    assert response.status_code == 302
+    (deletion,) = set_cookies(response, REMEMBER)
+    assert "Max-Age=0" in deletion and "Secure" in deletion
+    assert browser.get_cookie(REMEMBER) is None
+
+
+def test_each_restore_is_on_the_activity_page_with_where_from(app, remembered):
+    thief = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT)
+    assert thief.get("/dashboard").status_code == 200
+    (event,) = events(app, "remember_me_restored")
+    assert event.ip_address == "203.0.113.9" and event.client == "Firefox 133 (Windows)"
+    page = thief.get("/account/activity").get_data(as_text=True)
+    assert "Signed in again by “keep me signed in”" in page
 
 
 def test_the_owner_can_sign_in_again_at_once_and_the_copy_stays_dead(app, auth, remembered, clock, grace):
