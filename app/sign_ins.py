@@ -250,8 +250,9 @@ def forget_remember_cookie(response):
 def end(records, commit=True):
     """End sign-ins: delete their rows and their entries in the session store.
 
-    With ``commit=False`` the rows go with the caller's transaction, so that a change
-    made together with them (a new password) lands all at once or not at all.
+    Returns how many were still there to end. With ``commit=False`` the rows go with
+    the caller's transaction, so that a change made together with them (a new
+    password) lands all at once or not at all.
     """
     # One statement: a row that another request ended a moment ago is simply not
     # deleted again, and its session was ended by that request.
@@ -260,6 +261,7 @@ def end(records, commit=True):
     sessions.delete_stored_sessions(ended)
     if commit:
         db.session.commit()
+    return len(ended)
 
 
 def end_all_for(user, keep=None, commit=True):
@@ -396,18 +398,17 @@ def _replaced_token_came_back(record, token_hash, now):
     """
     rotated_at = record.token_rotated_at
     in_grace = rotated_at is not None and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]
+    _forget_user_keys()
     if in_grace and record.previous_token_hash == token_hash:
         if request.method not in ("GET", "HEAD"):
-            _forget_user_keys()
             return None
-        _forget_user_keys()
         sessions.discard_changes()
         return SignedInUser(SignInState.of(record, record.user), token=None)
     user = record.user
-    end([record])
-    security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
-    recovery.after_remember_cookie_reused(user, record)
-    _forget_user_keys()
+    # Of several requests that bring copies at once, the one that ended it reports it.
+    if end([record]):
+        security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
+        recovery.after_remember_cookie_reused(user, record)
     after_this_request(_forget_both_cookies)
     return None
 

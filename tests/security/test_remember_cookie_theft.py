@@ -111,6 +111,24 @@ def test_a_copy_is_caught_however_many_restores_it_missed(app, remembered, clock
     assert len(events(app, "remember_cookie_reused")) == 1
 
 
+def test_copies_caught_at_once_are_reported_once(app, remembered, clock, grace, monkeypatch):
+    """Two requests with the old token at the same moment: only the one that ends it reports."""
+    from app import sign_ins
+
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    real_end = sign_ins.end
+
+    def the_other_request_ends_it_first(records, commit=True):
+        real_end(records)
+        return real_end(records, commit)
+
+    monkeypatch.setattr(sign_ins, "end", the_other_request_ends_it_first)
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert sign_in_count(app) == 0
+    assert events(app, "remember_cookie_reused") == []
+
+
 def test_a_cookie_of_no_live_sign_in_is_deleted(app, auth, remembered):
     auth.logout()
     browser = browser_with(app, remembered)
