@@ -30,6 +30,7 @@ EVENTS_THAT_MATTER = (
     "sessions_revoked",
     "sign_in_ended_over_limit",
     "remember_cookie_reused",
+    "remember_cookie_reused_after_end",
     "password_changed",
     "reauthenticated",
     "data_exported",

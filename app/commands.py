@@ -156,7 +156,8 @@ def purge():
     click.echo(
         f"Ended {counts['ended_sign_ins']} timed-out sign-in(s), erased the address of "
         f"{counts['anonymised_sign_ins']}, deleted {counts['deleted_events']} old security event(s) "
-        f"and {counts['deleted_email_links']} expired email link(s)."
+        f"and {counts['deleted_email_links']} expired email link(s); forgot "
+        f"{counts['forgotten_ended_sign_ins']} ended sign-in(s) past their expiry."
     )
 
 

@@ -104,6 +104,27 @@ class SignIn(db.Model):
         return db.session.scalar(select(cls).options(joinedload(cls.user)).where(match))
 
 
+class EndedSignIn(db.Model):
+    """What is kept of an ended sign-in whose remember token a restore had replaced.
+
+    Threat: a thief restores from a copied remember cookie, then signs out, so that the
+    owner's old token later finds no sign-in and passes as any stale cookie. This row
+    keeps the series and the token current at the end, until the sign-in would have
+    expired: a token of the series that is not that one is a copy after all, and the
+    owner is told (app/sign_ins.py ``_restore``). Hashes only, like ``SignIn``.
+    """
+
+    __tablename__ = "ended_sign_ins"
+
+    series_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64))
+    token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client: Mapped[str | None] = mapped_column(String(80))
+
+
 class SecurityEvent(db.Model):
     """A security event that belongs to an account, for its owner's activity page."""
 

@@ -2,7 +2,8 @@
 
 Sign-ins are deleted when they end; what may linger is metadata of long-lived
 (remember-me) sign-ins, the security events of each account, and emailed links
-nobody followed. ``purge`` removes them past their retention periods or expiry and is meant for a daily scheduled job
+nobody followed, and the series of ended sign-ins (``EndedSignIn``) past the time
+they would have expired. ``purge`` removes them past their retention periods or expiry and is meant for a daily scheduled job
 (``flask retention purge``).
 """
 
@@ -33,10 +34,12 @@ def purge():
         delete(SecurityEvent).where(SecurityEvent.created_at < now - config["SECURITY_EVENT_RETENTION"])
     ).rowcount
     email_links = recovery.purge_expired()
+    ended_series = sign_ins.purge_ended()
     db.session.commit()
     return {
         "ended_sign_ins": len(timed_out),
         "anonymised_sign_ins": anonymised,
         "deleted_events": events,
         "deleted_email_links": email_links,
+        "forgotten_ended_sign_ins": ended_series,
     }

@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 
 from . import clock, cookies, recovery, second_factors, security_log, sessions, sudo, user_agents
 from .extensions import db
-from .models import SignIn, User
+from .models import EndedSignIn, SignIn, User
 from .sign_in_state import SignedInUser, SignInChanged, SignInState, whole_seconds
 from .tokens import new_sign_in_token, series_of, sha256_hex
 
@@ -257,11 +257,58 @@ def end(records, commit=True):
     # One statement: a row that another request ended a moment ago is simply not
     # deleted again, and its session was ended by that request.
     ids = [record.id for record in records]
-    ended = db.session.scalars(delete(SignIn).where(SignIn.id.in_(ids)).returning(SignIn.session_hash)).all()
-    sessions.delete_stored_sessions(ended)
+    ended = db.session.execute(delete(SignIn).where(SignIn.id.in_(ids)).returning(*_KEPT_WHEN_ENDED)).all()
+    sessions.delete_stored_sessions([row.session_hash for row in ended])
+    _keep_restored_series(ended)
     if commit:
         db.session.commit()
     return len(ended)
+
+
+_KEPT_WHEN_ENDED = (
+    SignIn.session_hash,
+    SignIn.user_id,
+    SignIn.series_hash,
+    SignIn.token_hash,
+    SignIn.previous_token_hash,
+    SignIn.token_rotated_at,
+    SignIn.expires_at,
+    SignIn.client,
+)
+
+
+def _keep_restored_series(ended):
+    """Keep the series of ended sign-ins whose tokens restores replaced (``EndedSignIn``).
+
+    Only those: without a restore, no token of the series but the last one ever left
+    the server, and that one is an ordinary stale cookie.
+    """
+    now = clock.utcnow()
+    for row in ended:
+        if row.series_hash and row.previous_token_hash and row.expires_at > now:
+            kept = {name: getattr(row, name) for name in ("user_id", "series_hash", "token_hash", "client")}
+            db.session.add(
+                EndedSignIn(
+                    **kept,
+                    previous_token_hash=row.previous_token_hash,
+                    token_rotated_at=row.token_rotated_at,
+                    expires_at=row.expires_at,
+                )
+            )
+
+
+def forget_account(user_id):
+    """Account deletion: what is kept of its ended sign-ins goes too (the caller commits).
+
+    Explicitly, not by the foreign key alone: SQLite does not enforce it, and hands the
+    deleted account's id to the next new one.
+    """
+    db.session.execute(delete(EndedSignIn).where(EndedSignIn.user_id == user_id))
+
+
+def purge_ended():
+    """Retention: forget ended sign-ins past the time they would have expired; returns how many."""
+    return db.session.execute(delete(EndedSignIn).where(EndedSignIn.expires_at <= clock.utcnow())).rowcount
 
 
 def end_all_for(user, keep=None, commit=True):
@@ -372,8 +419,41 @@ def _restore(token):
     _forget_user_keys()
     if record is None:
         # A cookie of no live sign-in (ended, expired, never ours): the browser drops it.
+        _report_copy_of_ended_sign_in(token, token_hash)
         after_this_request(_forget_dead_remember_cookie)
     return None
+
+
+def _report_copy_of_ended_sign_in(token, token_hash):
+    """Tell the owner if ``token`` is a replaced token of an ended sign-in: a copy after all.
+
+    Threat: a thief restores from a copy, then signs out before the owner's browser
+    comes back with the token the restore replaced; with the sign-in gone, that token
+    looked like any stale cookie, and nobody heard of the copy. The token current at
+    the end is such a stale cookie, and so is the one its last restore replaced within
+    the grace (a tab); any other token of the series is reported, once.
+    """
+    series = series_of(token)
+    kept = series and db.session.get(EndedSignIn, sha256_hex(series))
+    if not kept or kept.token_hash == token_hash or _within_grace(kept, token_hash, clock.utcnow()):
+        return
+    # Of several requests that bring copies at once, the one that deletes the row reports.
+    if not db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == kept.series_hash)).rowcount:
+        return
+    db.session.commit()
+    user = db.session.get(User, kept.user_id)
+    security_log.record("remember_cookie_reused_after_end", user_id=user.id)
+    recovery.after_remember_cookie_reused(user, kept.client, already_ended=True)
+
+
+def _within_grace(record, token_hash, now):
+    """True for the token that the last restore of ``record`` replaced, within the grace."""
+    rotated_at = record.token_rotated_at
+    return (
+        record.previous_token_hash == token_hash
+        and rotated_at is not None
+        and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]
+    )
 
 
 def _forget_dead_remember_cookie(response):
@@ -396,10 +476,8 @@ def _replaced_token_came_back(record, token_hash, now):
     the activity page and by email. The thief's copy is then worth nothing; the owner
     signs in again.
     """
-    rotated_at = record.token_rotated_at
-    in_grace = rotated_at is not None and now - rotated_at < current_app.config["REMEMBER_TOKEN_REUSE_GRACE"]
     _forget_user_keys()
-    if in_grace and record.previous_token_hash == token_hash:
+    if _within_grace(record, token_hash, now):
         if request.method not in ("GET", "HEAD"):
             return None
         sessions.discard_changes()
@@ -408,7 +486,7 @@ def _replaced_token_came_back(record, token_hash, now):
     # Of several requests that bring copies at once, the one that ended it reports it.
     if end([record]):
         security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
-        recovery.after_remember_cookie_reused(user, record)
+        recovery.after_remember_cookie_reused(user, record.client)
     after_this_request(_forget_both_cookies)
     return None
 

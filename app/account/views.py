@@ -45,6 +45,7 @@ EVENT_LABELS = {
     "data_exported": _l("Downloaded your data"),
     "sign_in_ended_over_limit": _l("Oldest session ended: too many sessions at once"),
     "remember_cookie_reused": _l("Session ended: its “keep me signed in” cookie was used by two browsers"),
+    "remember_cookie_reused_after_end": _l("A copy of the “keep me signed in” cookie of an ended session was used"),
     **recovery.EVENT_LABELS,
     **second_factors.EVENT_LABELS,
 }
@@ -162,6 +163,7 @@ def delete_account():
     # One transaction, and only over the password just confirmed: a reset or a change
     # that lands first wins, and this answers 409 having deleted nothing.
     sign_ins.end_all_for(user, commit=False)
+    sign_ins.forget_account(user.id)
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
     recovery.forget_account(user.id)
     second_factors.forget_account(user.id)

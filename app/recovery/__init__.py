@@ -68,9 +68,12 @@ def after_second_factor_guessed(user):
     factor_notices.notify(user, factor_notices.CODES_GUESSED)
 
 
-def after_remember_cookie_reused(user, record):
-    """A copy of the remember cookie of ``record`` was caught and the sign-in ended: the owner is told."""
-    remember_cookie_theft.notify(user, record)
+def after_remember_cookie_reused(user, device, already_ended=False):
+    """A copy of a remember cookie was caught: the owner is told (``device``: the sign-in's browser).
+
+    The sign-in was ended for it, or had ended already (``already_ended``).
+    """
+    remember_cookie_theft.notify(user, device, already_ended)
 
 
 def after_others_signed_out(user_id):

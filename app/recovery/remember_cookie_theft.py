@@ -19,16 +19,18 @@ from ..mail.messages import deliver
 from .models import EmailAddress
 
 
-def notify(user, record):
-    """Queue the message about the ended ``record`` (a ``SignIn``) of ``user`` (a ``User``).
+def notify(user, device, already_ended):
+    """Queue the message to ``user`` (a ``User``) about the sign-in on ``device`` (a browser name or ``None``).
 
-    Nothing is sent to an account without a confirmed address.
+    ``already_ended``: the sign-in had ended before the copy came (signed out, say),
+    rather than being ended for it. Nothing is sent to an account without a confirmed
+    address.
     """
     facts = (user.username, clock.utcnow(), user_agents.describe(request.user_agent.string), request.remote_addr)
-    mail.send_later(send_notice, user.id, facts, record.client, i18n.current_language())
+    mail.send_later(send_notice, user.id, facts, device, already_ended, i18n.current_language())
 
 
-def send_notice(user_id, facts, device, language):
+def send_notice(user_id, facts, device, already_ended, language):
     """Sender job: the message, with the way back in."""
     entry = EmailAddress.of(user_id)
     if entry is None:
@@ -40,6 +42,7 @@ def send_notice(user_id, facts, device, language):
         language,
         username=username,
         device=device,
+        already_ended=already_ended,
         when=when,
         browser=browser,
         ip_address=ip_address,

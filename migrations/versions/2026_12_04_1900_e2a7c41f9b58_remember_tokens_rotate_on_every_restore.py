@@ -8,7 +8,9 @@ Created: 2026-12-04 19:00:00
 series), ``previous_token_hash`` and ``token_rotated_at``, all empty for every existing
 sign-in; nobody is signed out. A remember cookie issued before this revision has no
 series: it restores once more and is then replaced by one that has
-(app/sign_ins.py ``_restore``).
+(app/sign_ins.py ``_restore``). The new table ``ended_sign_ins`` keeps, until it would
+have expired, the series of an ended sign-in that a restore had given a new token, so
+that an older token of it is still known as a copy.
 """
 
 import sqlalchemy as sa
@@ -26,9 +28,24 @@ def upgrade():
         batch_op.add_column(sa.Column("previous_token_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("token_rotated_at", sa.DateTime(), nullable=True))
         batch_op.create_unique_constraint("uq_sign_ins_series_hash", ["series_hash"])
+    op.create_table(
+        "ended_sign_ins",
+        sa.Column("series_hash", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("previous_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("token_rotated_at", sa.DateTime(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("client", sa.String(length=80), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("series_hash"),
+    )
+    op.create_index("ix_ended_sign_ins_user_id", "ended_sign_ins", ["user_id"])
 
 
 def downgrade():
+    op.drop_index("ix_ended_sign_ins_user_id", table_name="ended_sign_ins")
+    op.drop_table("ended_sign_ins")
     with op.batch_alter_table("sign_ins") as batch_op:
         batch_op.drop_constraint("uq_sign_ins_series_hash", type_="unique")
         batch_op.drop_column("token_rotated_at")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SecurityEvent, SignIn
+from app.models import EndedSignIn, SecurityEvent, SignIn
 from tests.conftest import AuthActions, csrf_token_from, store_key
 from tests.support.mail import sign_up_and_confirm
 
@@ -288,3 +288,80 @@ def test_the_replaced_session_of_the_restoring_browser_is_deleted(app, remembere
 def test_the_grace_is_a_setting_in_seconds(make_app):
     app = make_app(REMEMBER_TOKEN_REUSE_GRACE=3)
     assert app.config["REMEMBER_TOKEN_REUSE_GRACE"] == timedelta(seconds=3)
+
+
+def ended_kept(app):
+    with app.app_context():
+        return db.session.query(EndedSignIn).count()
+
+
+def test_a_copy_is_caught_after_the_thief_signed_out(app, client, mailbox, clock):
+    """The thief restores, then signs out, hoping the owner's old token passes as stale."""
+    sign_up_and_confirm(client, mailbox)
+    auth = AuthActions(app, client)
+    auth.logout()
+    auth.login(remember=True)
+    remembered = client.get_cookie(REMEMBER).value
+    thief = AuthActions(app, browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT))
+    assert thief.client.get("/dashboard").status_code == 200
+    assert thief.logout().status_code in (302, 303)
+    clock.advance(hours=2)
+
+    owner = browser_with(app, remembered)
+    response = owner.get("/dashboard")
+    assert response.status_code == 302
+    assert "Max-Age=0" in set_cookies(response, REMEMBER)[0]
+    assert len(events(app, "remember_cookie_reused_after_end")) == 1
+    (message,) = [m for m in mailbox.to("alice@example.org") if "sign-in cookie" in m.subject]
+    assert "That sign-in had ended already" in message.body
+    # Reported once: the same cookie again says nothing more.
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert len(events(app, "remember_cookie_reused_after_end")) == 1
+    assert ended_kept(app) == 0
+
+
+def test_the_last_cookie_of_an_ended_sign_in_is_only_stale(app, auth, remembered, clock):
+    """A sign-out whose answer got lost leaves the newest cookie in the browser: no copy."""
+    browser = browser_with(app, remembered)
+    assert browser.get("/dashboard").status_code == 200
+    newest = browser.get_cookie(REMEMBER).value
+    AuthActions(app, browser).logout()
+    clock.advance(hours=1)
+    assert browser_with(app, newest).get("/dashboard").status_code == 302
+    assert events(app, "remember_cookie_reused_after_end") == []
+    # The token that restore replaced is a copy, though: nobody's browser holds it any more.
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert len(events(app, "remember_cookie_reused_after_end")) == 1
+
+
+def test_a_sign_in_never_restored_keeps_nothing_when_it_ends(app, auth, remembered):
+    auth.logout()
+    assert ended_kept(app) == 0
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert events(app, "remember_cookie_reused_after_end") == []
+
+
+def test_what_is_kept_goes_with_the_account_and_with_time(app, remembered, clock):
+    from app import retention
+
+    browser = AuthActions(app, browser_with(app, remembered))
+    assert browser.client.get("/dashboard").status_code == 200
+    browser.logout()
+    assert ended_kept(app) == 1
+    clock.advance(days=31)
+    with app.app_context():
+        assert retention.purge()["forgotten_ended_sign_ins"] == 1
+    assert ended_kept(app) == 0
+
+
+def test_deleting_the_account_forgets_its_ended_sign_ins(app, remembered):
+    browser = AuthActions(app, browser_with(app, remembered))
+    assert browser.client.get("/dashboard").status_code == 200
+    page = browser.client.get("/auth/reauth")
+    browser.client.post("/auth/reauth", data={"password": "correct horse battery", "csrf_token": csrf_token_from(page)})
+    page = browser.client.get("/account/delete")
+    response = browser.client.post(
+        "/account/delete", data={"password": "correct horse battery", "csrf_token": csrf_token_from(page)}
+    )
+    assert response.status_code == 303
+    assert ended_kept(app) == 0
