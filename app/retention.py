@@ -1,9 +1,9 @@
 """Deleting personal data once it has served its purpose.
 
 Sign-ins are deleted when they end; what may linger is metadata of long-lived
-(remember-me) sign-ins, the security events of each account, and emailed links
-nobody followed, and the series of ended sign-ins (``EndedSignIn``) past the time
-they would have expired. ``purge`` removes them past their retention periods or expiry and is meant for a daily scheduled job
+(remember-me) sign-ins, the security events of each account, emailed links nobody
+followed, and the series of ended sign-ins (``EndedSignIn``). ``purge`` removes them
+past their retention periods or expiry and is meant for a daily scheduled job
 (``flask retention purge``).
 """
 
