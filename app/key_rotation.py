@@ -8,16 +8,21 @@ newest first) and setting a new ``FLASK_SECRET_KEY``. Then:
   one key; this subclass adds the fallbacks); the restore replaces the cookie, as
   every restore does (app/sign_ins.py), and the new one is signed with the new key;
 - CSRF tokens in forms rendered before the rotation still validate: itsdangerous
-  verifies with every key in a list and signs with the last one.
+  verifies with every key in a list and signs with the last one;
+- a remember cookie that no key verifies (damaged, forged, or signed with a key
+  dropped from the fallbacks) is deleted from the browser rather than checked again
+  on every request.
 
 Once every remember cookie has been re-issued or has expired (REMEMBER_COOKIE_DURATION),
 drop the old key from the fallbacks. Threat: a leaked key; rotating must be cheap
 enough that nobody hesitates to do it.
 """
 
-from flask import current_app
+from flask import after_this_request, current_app
 from flask_login import LoginManager
 from flask_login.utils import decode_cookie, encode_cookie
+
+from . import cookies
 
 
 class KeyRotatingLoginManager(LoginManager):
@@ -31,7 +36,13 @@ class KeyRotatingLoginManager(LoginManager):
             token = decode_cookie(cookie, key=old_key)
             if token is not None:
                 return super()._load_user_from_remember_cookie(encode_cookie(token))
+        after_this_request(_forget_unverified_cookie)
         return None
+
+
+def _forget_unverified_cookie(response):
+    cookies.expire(response, current_app.config["REMEMBER_COOKIE_NAME"])
+    return response
 
 
 def init_app(app):

@@ -365,3 +365,23 @@ def test_deleting_the_account_forgets_its_ended_sign_ins(app, remembered):
     )
     assert response.status_code == 303
     assert ended_kept(app) == 0
+
+
+@pytest.mark.parametrize("damage", ["x", "", "wrong-mac", "no-mac", "other-key"])
+def test_a_remember_cookie_no_key_verifies_is_deleted(app, remembered, damage):
+    """Forged, damaged, or signed with a key no longer in the fallbacks: dropped, never looked up."""
+    from flask_login.utils import encode_cookie
+
+    token, _, mac = remembered.partition("|")
+    if damage == "other-key":
+        with app.app_context():
+            value = encode_cookie(token, key="a key this app has never had, 32 bytes or more")
+    else:
+        value = {"wrong-mac": f"{token}|{'0' * len(mac)}", "no-mac": token}.get(damage, damage)
+    browser = browser_with(app, value)
+    response = browser.get("/dashboard")
+    assert response.status_code == 302
+    (deletion,) = set_cookies(response, REMEMBER)
+    assert "Max-Age=0" in deletion and "Secure" in deletion and "HttpOnly" in deletion
+    # The real cookie is unharmed.
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
