@@ -417,9 +417,9 @@ def _restore(token):
         security_log.record("remember_me_restored", user_id=state.user_id, sign_in=state.id)
         return user
     _forget_user_keys()
-    if record is None:
-        # A cookie of no live sign-in (ended, expired, never ours): the browser drops it.
-        _report_copy_of_ended_sign_in(token, token_hash)
+    # A cookie of no live sign-in (ended, expired, never ours): the browser drops it,
+    # unless it may yet turn out to be a copy (``_report_copy_of_ended_sign_in``).
+    if record is None and not _report_copy_of_ended_sign_in(token, token_hash):
         after_this_request(_forget_dead_remember_cookie)
     return None
 
@@ -427,23 +427,37 @@ def _restore(token):
 def _report_copy_of_ended_sign_in(token, token_hash):
     """Tell the owner if ``token`` is a replaced token of an ended sign-in: a copy after all.
 
+    Returns True if the browser should keep the cookie for now (see below).
+
     Threat: a thief restores from a copy, then signs out before the owner's browser
     comes back with the token the restore replaced; with the sign-in gone, that token
     looked like any stale cookie, and nobody heard of the copy. The token current at
-    the end is such a stale cookie, and so is the one its last restore replaced within
-    the grace (a tab); any other token of the series is reported, once.
+    the end is such a stale cookie. The one its last restore replaced, within the
+    grace, may be a tab of the browser that signed out, or the owner's right after a
+    thief's quick restore and sign-out: the browser keeps it, and it is judged when it
+    comes back later. Any other token of the series is reported, once.
     """
     series = series_of(token)
     kept = series and db.session.get(EndedSignIn, sha256_hex(series))
-    if not kept or kept.token_hash == token_hash or _within_grace(kept, token_hash, clock.utcnow()):
-        return
+    if not kept or kept.token_hash == token_hash:
+        return False
+    if _within_grace(kept, token_hash, clock.utcnow()):
+        # A tab, or a thief who restored and signed out a moment ago: the browser keeps
+        # the cookie, so that it is reported if it comes back after the grace.
+        return True
     # Of several requests that bring copies at once, the one that deletes the row reports.
-    if not db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == kept.series_hash)).rowcount:
-        return
+    if _forget_series(kept.series_hash):
+        user = db.session.get(User, kept.user_id)
+        security_log.record("remember_cookie_reused_after_end", user_id=user.id)
+        recovery.after_remember_cookie_reused(user, kept.client, already_ended=True)
+    return False
+
+
+def _forget_series(series_hash):
+    """Delete what was kept of the ended sign-in of this series; True if this request did."""
+    forgotten = db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == series_hash)).rowcount
     db.session.commit()
-    user = db.session.get(User, kept.user_id)
-    security_log.record("remember_cookie_reused_after_end", user_id=user.id)
-    recovery.after_remember_cookie_reused(user, kept.client, already_ended=True)
+    return bool(forgotten)
 
 
 def _within_grace(record, token_hash, now):
@@ -483,8 +497,10 @@ def _replaced_token_came_back(record, token_hash, now):
         sessions.discard_changes()
         return SignedInUser(SignInState.of(record, record.user), token=None)
     user = record.user
-    # Of several requests that bring copies at once, the one that ended it reports it.
+    # Of several requests that bring copies at once, the one that ended it reports it;
+    # and once, so nothing is kept for reporting it again.
     if end([record]):
+        _forget_series(record.series_hash)
         security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
         recovery.after_remember_cookie_reused(user, record.client)
     after_this_request(_forget_both_cookies)

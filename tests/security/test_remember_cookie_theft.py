@@ -385,3 +385,42 @@ def test_a_remember_cookie_no_key_verifies_is_deleted(app, remembered, damage):
     assert "Max-Age=0" in deletion and "Secure" in deletion and "HttpOnly" in deletion
     # The real cookie is unharmed.
     assert browser_with(app, remembered).get("/dashboard").status_code == 200
+
+
+def test_one_copy_is_reported_once_also_after_the_sign_in_ended_for_it(app, client, mailbox, clock, grace):
+    sign_up_and_confirm(client, mailbox)
+    auth = AuthActions(app, client)
+    auth.logout()
+    auth.login(remember=True)
+    first = client.get_cookie(REMEMBER).value
+    owner = browser_with(app, first)
+    assert owner.get("/dashboard").status_code == 200
+    second = owner.get_cookie(REMEMBER).value
+    owner.delete_cookie(SESSION)
+    clock.advance(hours=1)
+    assert owner.get("/dashboard").status_code == 200
+    clock.advance(hours=1)
+    assert browser_with(app, second).get("/dashboard").status_code == 302
+    assert browser_with(app, first).get("/dashboard").status_code == 302
+
+    assert len(events(app, "remember_cookie_reused")) == 1
+    assert events(app, "remember_cookie_reused_after_end") == []
+    assert len([m for m in mailbox.to("alice@example.org") if "sign-in cookie" in m.subject]) == 1
+    assert ended_kept(app) == 0
+
+
+def test_a_thief_who_signs_out_within_the_grace_is_reported_when_the_owner_comes_back(app, remembered, clock, grace):
+    """The owner's browser asks within the grace of the thief's restore: its cookie waits."""
+    thief = AuthActions(app, browser_with(app, remembered, REMOTE_ADDR="203.0.113.9"))
+    assert thief.client.get("/dashboard").status_code == 200
+    thief.logout()
+    owner = browser_with(app, remembered)
+    response = owner.get("/dashboard")
+    assert response.status_code == 302
+    assert set_cookies(response, REMEMBER) == []
+    assert events(app, "remember_cookie_reused_after_end") == []
+
+    clock.advance(seconds=grace.total_seconds() + 1)
+    assert owner.get("/dashboard").status_code == 302
+    assert len(events(app, "remember_cookie_reused_after_end")) == 1
+    assert owner.get_cookie(REMEMBER) is None
