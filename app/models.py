@@ -71,7 +71,7 @@ class SignIn(db.Model):
     # the last restore replaced, and when (app/sign_ins.py ``_restore``). A token of
     # this series that is neither current nor that one within a short grace means a
     # copy of the remember cookie.
-    series_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    series_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     previous_token_hash: Mapped[str | None] = mapped_column(String(64))
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the current session id: what the session store's key is made of.

@@ -27,7 +27,8 @@ def upgrade():
         batch_op.add_column(sa.Column("series_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("previous_token_hash", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("token_rotated_at", sa.DateTime(), nullable=True))
-        batch_op.create_unique_constraint("uq_sign_ins_series_hash", ["series_hash"])
+    # A unique index, not a constraint: SQLite adds it without copying the table.
+    op.create_index("ix_sign_ins_series_hash", "sign_ins", ["series_hash"], unique=True)
     op.create_table(
         "ended_sign_ins",
         sa.Column("series_hash", sa.String(length=64), nullable=False),
@@ -46,8 +47,8 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_ended_sign_ins_user_id", table_name="ended_sign_ins")
     op.drop_table("ended_sign_ins")
+    op.drop_index("ix_sign_ins_series_hash", table_name="sign_ins")
     with op.batch_alter_table("sign_ins") as batch_op:
-        batch_op.drop_constraint("uq_sign_ins_series_hash", type_="unique")
         batch_op.drop_column("token_rotated_at")
         batch_op.drop_column("previous_token_hash")
         batch_op.drop_column("series_hash")
