@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from . import recovery, second_factors
 from .extensions import db
-from .models import SecurityEvent, SignIn
+from .models import EndedSignIn, SecurityEvent, SignIn
 
 
 def for_user(user, current_sign_in_id):
@@ -39,6 +39,13 @@ def for_user(user, current_sign_in_id):
                 "this_session": record.id == current_sign_in_id,
             }
             for record in sign_ins
+        ],
+        # Their hashes are secrets of a kind: only that they are kept, and until when.
+        "ended_remember_me_sign_ins_kept_until": [
+            _time(row.expires_at)
+            for row in db.session.scalars(
+                select(EndedSignIn).where(EndedSignIn.user_id == user.id).order_by(EndedSignIn.expires_at)
+            )
         ],
         "security_events": [
             {

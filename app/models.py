@@ -72,7 +72,8 @@ class SignIn(db.Model):
     # this series that is neither current nor that one within a short grace means a
     # copy of the remember cookie.
     series_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
-    previous_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: a token from before series existed is found by it (``find_by_token``).
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Hash of the current session id: what the session store's key is made of.
     session_hash: Mapped[str | None] = mapped_column(String(64))
@@ -95,12 +96,15 @@ class SignIn(db.Model):
     def find_by_token(cls, token):
         """The sign-in whose token, current or replaced, is ``token``, with its user, or ``None``.
 
-        A replaced token is found by its series (app/tokens.py ``new_sign_in_token``).
+        A replaced token is found by its series (app/tokens.py ``new_sign_in_token``); one
+        from before series existed, by the restore that replaced it.
         """
-        match = cls.token_hash == sha256_hex(token)
+        token_hash = sha256_hex(token)
         series = series_of(token)
         if series is not None:
-            match = or_(match, cls.series_hash == sha256_hex(series))
+            match = or_(cls.token_hash == token_hash, cls.series_hash == sha256_hex(series))
+        else:
+            match = or_(cls.token_hash == token_hash, cls.previous_token_hash == token_hash)
         return db.session.scalar(select(cls).options(joinedload(cls.user)).where(match))
 
 
@@ -122,7 +126,6 @@ class EndedSignIn(db.Model):
     previous_token_hash: Mapped[str | None] = mapped_column(String(64))
     token_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    client: Mapped[str | None] = mapped_column(String(80))
 
 
 class SecurityEvent(db.Model):

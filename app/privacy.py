@@ -105,6 +105,15 @@ def stored_data():
             ),
         },
         {
+            "what": _l("Ended “keep me signed in” sign-ins"),
+            "fields": _l(
+                "hashes of the cookie's series and of its last tokens, and when the sign-in would have "
+                "expired: only to recognise a copied cookie"
+            ),
+            "where": _l("SQL database"),
+            "how_long": _l("Until the sign-in would have expired, or a copy of its cookie is reported"),
+        },
+        {
             "what": _l("Security events"),
             "fields": _l("event (sign-in, failed sign-in, password change...), time, IP address, browser name"),
             "where": _l("SQL database, and the server log"),

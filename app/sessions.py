@@ -128,7 +128,11 @@ class _HardenedSessions:
         return visitor
 
     def save_session(self, app, session, response):
-        if getattr(session, "store_unavailable", False) or getattr(session, "discarded", False):
+        if getattr(session, "discarded", False):
+            # Cookies stay as they are, but the page still depends on them.
+            response.vary.add("Cookie")
+            return
+        if getattr(session, "store_unavailable", False):
             return
         bound_flashes(session, app.config["FLASHED_MESSAGES_LIMIT"])
         for name in session.stale_cookies:

@@ -13,7 +13,8 @@ session carries a copy of that row (app/sign_in_state.py), so:
   rewrites an entry that still exists, and a new entry is made before its row;
 - idle and absolute lifetimes are enforced on the server, whatever the cookie says;
 - a remember cookie holds no user id that could be replayed for ever; it is checked
-  against the row, in SQL, when it restores a sign-in.
+  against the row, in SQL, when it restores a sign-in, and replaced: each one works
+  once, and an older one coming back means a copy (``_restore``).
 """
 
 import dataclasses
@@ -247,34 +248,29 @@ def forget_remember_cookie(response):
     cookies.expire(response, current_app.config["REMEMBER_COOKIE_NAME"])
 
 
-def end(records, commit=True):
+def end(records, commit=True, keep_series=True):
     """End sign-ins: delete their rows and their entries in the session store.
 
     Returns how many were still there to end. With ``commit=False`` the rows go with
     the caller's transaction, so that a change made together with them (a new
-    password) lands all at once or not at all.
+    password) lands all at once or not at all. With ``keep_series`` (the default),
+    what identifies a copied remember cookie outlives the row (``_keep_restored_series``).
     """
     # One statement: a row that another request ended a moment ago is simply not
     # deleted again, and its session was ended by that request.
     ids = [record.id for record in records]
-    ended = db.session.execute(delete(SignIn).where(SignIn.id.in_(ids)).returning(*_KEPT_WHEN_ENDED)).all()
+    ended = db.session.execute(delete(SignIn).where(SignIn.id.in_(ids)).returning(*_ENDED_COLUMNS)).all()
     sessions.delete_stored_sessions([row.session_hash for row in ended])
-    _keep_restored_series(ended)
+    if keep_series:
+        _keep_restored_series(ended)
     if commit:
         db.session.commit()
     return len(ended)
 
 
-_KEPT_WHEN_ENDED = (
-    SignIn.session_hash,
-    SignIn.user_id,
-    SignIn.series_hash,
-    SignIn.token_hash,
-    SignIn.previous_token_hash,
-    SignIn.token_rotated_at,
-    SignIn.expires_at,
-    SignIn.client,
-)
+# What ``end`` reads from the rows it deletes: the session to delete, and the series to keep.
+_KEPT_COLUMNS = ("user_id", "series_hash", "token_hash", "previous_token_hash", "token_rotated_at", "expires_at")
+_ENDED_COLUMNS = (SignIn.session_hash, *(getattr(SignIn, name) for name in _KEPT_COLUMNS))
 
 
 def _keep_restored_series(ended):
@@ -286,15 +282,7 @@ def _keep_restored_series(ended):
     now = clock.utcnow()
     for row in ended:
         if row.series_hash and row.previous_token_hash and row.expires_at > now:
-            kept = {name: getattr(row, name) for name in ("user_id", "series_hash", "token_hash", "client")}
-            db.session.add(
-                EndedSignIn(
-                    **kept,
-                    previous_token_hash=row.previous_token_hash,
-                    token_rotated_at=row.token_rotated_at,
-                    expires_at=row.expires_at,
-                )
-            )
+            db.session.add(EndedSignIn(**{name: getattr(row, name) for name in _KEPT_COLUMNS}))
 
 
 def forget_account(user_id):
@@ -311,13 +299,13 @@ def purge_ended():
     return db.session.execute(delete(EndedSignIn).where(EndedSignIn.expires_at <= clock.utcnow())).rowcount
 
 
-def end_all_for(user, keep=None, commit=True):
-    """End every sign-in of ``user`` except ``keep``; return how many ended (``commit`` as for ``end``)."""
+def end_all_for(user, keep=None, commit=True, keep_series=True):
+    """End every sign-in of ``user`` except ``keep``; return how many ended (the rest as for ``end``)."""
     query = select(SignIn).where(SignIn.user_id == user.id)
     if keep is not None:
         query = query.where(SignIn.id != keep.id)
     others = db.session.scalars(query).all()
-    end(others, commit=commit)
+    end(others, commit=commit, keep_series=keep_series)
     return len(others)
 
 
@@ -417,47 +405,57 @@ def _restore(token):
         security_log.record("remember_me_restored", user_id=state.user_id, sign_in=state.id)
         return user
     _forget_user_keys()
-    # A cookie of no live sign-in (ended, expired, never ours): the browser drops it,
-    # unless it may yet turn out to be a copy (``_report_copy_of_ended_sign_in``).
-    if record is None and not _report_copy_of_ended_sign_in(token, token_hash):
-        after_this_request(_forget_dead_remember_cookie)
+    if record is None:
+        # A cookie of no live sign-in (ended, expired, never ours): the browser drops it,
+        # unless it may still turn out to be a copy.
+        verdict = _judge_ended_series(token, token_hash)
+        if verdict == COPY:
+            _report_copy_of_ended_sign_in(token)
+        if verdict != UNDECIDED:
+            after_this_request(_forget_dead_remember_cookie)
     return None
 
 
-def _report_copy_of_ended_sign_in(token, token_hash):
-    """Tell the owner if ``token`` is a replaced token of an ended sign-in: a copy after all.
+# What a token of no live sign-in is (``_judge_ended_series``).
+STALE, COPY, UNDECIDED = "stale", "copy", "undecided"
 
-    Returns True if the browser should keep the cookie for now (see below).
+
+def _judge_ended_series(token, token_hash):
+    """Whether ``token``, which names no live sign-in, is a copy of an ended one's cookie.
 
     Threat: a thief restores from a copy, then signs out before the owner's browser
     comes back with the token the restore replaced; with the sign-in gone, that token
-    looked like any stale cookie, and nobody heard of the copy. The token current at
-    the end is such a stale cookie. The one its last restore replaced, within the
-    grace, may be a tab of the browser that signed out, or the owner's right after a
-    thief's quick restore and sign-out: the browser keeps it, and it is judged when it
-    comes back later. Any other token of the series is reported, once.
+    looked like any stale cookie, and nobody heard of the copy. So for a token of a
+    series kept by ``end``:
+
+    - the token current at the end is ``STALE`` (a lost sign-out answer, say);
+    - the one its last restore replaced, within the grace, is ``UNDECIDED``: a tab of
+      the browser that signed out, or the owner's right after a thief's quick restore
+      and sign-out; the browser keeps it, and it is judged when it comes back;
+    - any other is a ``COPY``.
+
+    Tokens of no kept series are ``STALE``.
     """
     series = series_of(token)
     kept = series and db.session.get(EndedSignIn, sha256_hex(series))
     if not kept or kept.token_hash == token_hash:
-        return False
+        return STALE
     if _within_grace(kept, token_hash, clock.utcnow()):
-        # A tab, or a thief who restored and signed out a moment ago: the browser keeps
-        # the cookie, so that it is reported if it comes back after the grace.
-        return True
+        return UNDECIDED
+    return COPY
+
+
+def _report_copy_of_ended_sign_in(token):
+    """Tell the owner of the ended sign-in of ``token``'s series about the copy, once."""
+    series_hash = sha256_hex(series_of(token))
+    kept = db.session.get(EndedSignIn, series_hash)
     # Of several requests that bring copies at once, the one that deletes the row reports.
-    if _forget_series(kept.series_hash):
-        user = db.session.get(User, kept.user_id)
-        security_log.record("remember_cookie_reused_after_end", user_id=user.id)
-        recovery.after_remember_cookie_reused(user, kept.client, already_ended=True)
-    return False
-
-
-def _forget_series(series_hash):
-    """Delete what was kept of the ended sign-in of this series; True if this request did."""
     forgotten = db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == series_hash)).rowcount
     db.session.commit()
-    return bool(forgotten)
+    if forgotten:
+        user = db.session.get(User, kept.user_id)
+        security_log.record("remember_cookie_reused_after_end", user_id=user.id)
+        recovery.after_remember_cookie_reused(user, device=None, already_ended=True)
 
 
 def _within_grace(record, token_hash, now):
@@ -494,13 +492,14 @@ def _replaced_token_came_back(record, token_hash, now):
     if _within_grace(record, token_hash, now):
         if request.method not in ("GET", "HEAD"):
             return None
+        # In the log only: the owner's activity page would fill with every tab.
+        security_log.record("remember_cookie_grace", sign_in=record.id)
         sessions.discard_changes()
         return SignedInUser(SignInState.of(record, record.user), token=None)
     user = record.user
     # Of several requests that bring copies at once, the one that ended it reports it;
-    # and once, so nothing is kept for reporting it again.
-    if end([record]):
-        _forget_series(record.series_hash)
+    # and once: ended for the copy, it keeps no series that could report it again.
+    if end([record], keep_series=False):
         security_log.record("remember_cookie_reused", user_id=user.id, sign_in=record.id)
         recovery.after_remember_cookie_reused(user, record.client)
     after_this_request(_forget_both_cookies)

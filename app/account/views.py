@@ -162,7 +162,7 @@ def delete_account():
     user = current_user.record
     # One transaction, and only over the password just confirmed: a reset or a change
     # that lands first wins, and this answers 409 having deleted nothing.
-    sign_ins.end_all_for(user, commit=False)
+    sign_ins.end_all_for(user, commit=False, keep_series=False)
     sign_ins.forget_account(user.id)
     db.session.execute(delete(SecurityEvent).where(SecurityEvent.user_id == user.id))
     recovery.forget_account(user.id)

@@ -5,7 +5,8 @@ Revises: bda75d696c65
 Created: 2026-12-04 19:00:00
 
 ``sign_ins`` gets ``series_hash`` (unique: a restore looks a replaced token up by its
-series), ``previous_token_hash`` and ``token_rotated_at``, all empty for every existing
+series), ``previous_token_hash`` (indexed: a cookie from before this revision is looked
+up by it once replaced) and ``token_rotated_at``, all empty for every existing
 sign-in; nobody is signed out. A remember cookie issued before this revision has no
 series: it restores once more and is then replaced by one that has
 (app/sign_ins.py ``_restore``). The new table ``ended_sign_ins`` keeps, until it would
@@ -29,6 +30,7 @@ def upgrade():
         batch_op.add_column(sa.Column("token_rotated_at", sa.DateTime(), nullable=True))
     # A unique index, not a constraint: SQLite adds it without copying the table.
     op.create_index("ix_sign_ins_series_hash", "sign_ins", ["series_hash"], unique=True)
+    op.create_index("ix_sign_ins_previous_token_hash", "sign_ins", ["previous_token_hash"])
     op.create_table(
         "ended_sign_ins",
         sa.Column("series_hash", sa.String(length=64), nullable=False),
@@ -37,7 +39,6 @@ def upgrade():
         sa.Column("previous_token_hash", sa.String(length=64), nullable=True),
         sa.Column("token_rotated_at", sa.DateTime(), nullable=True),
         sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.Column("client", sa.String(length=80), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("series_hash"),
     )
@@ -47,6 +48,7 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_ended_sign_ins_user_id", table_name="ended_sign_ins")
     op.drop_table("ended_sign_ins")
+    op.drop_index("ix_sign_ins_previous_token_hash", table_name="sign_ins")
     op.drop_index("ix_sign_ins_series_hash", table_name="sign_ins")
     with op.batch_alter_table("sign_ins") as batch_op:
         batch_op.drop_column("token_rotated_at")

@@ -111,7 +111,7 @@ def test_a_copy_is_caught_however_many_restores_it_missed(app, remembered, clock
     assert len(events(app, "remember_cookie_reused")) == 1
 
 
-def test_copies_caught_at_once_are_reported_once(app, remembered, clock, grace, monkeypatch):
+def test_a_request_that_finds_the_copy_already_ended_reports_nothing(app, remembered, clock, grace, monkeypatch):
     """Two requests with the old token at the same moment: only the one that ends it reports."""
     from app import sign_ins
 
@@ -119,9 +119,9 @@ def test_copies_caught_at_once_are_reported_once(app, remembered, clock, grace, 
     clock.advance(seconds=grace.total_seconds() + 1)
     real_end = sign_ins.end
 
-    def the_other_request_ends_it_first(records, commit=True):
-        real_end(records)
-        return real_end(records, commit)
+    def the_other_request_ends_it_first(records, **options):
+        real_end(records, keep_series=False)
+        return real_end(records, **options)
 
     monkeypatch.setattr(sign_ins, "end", the_other_request_ends_it_first)
     assert browser_with(app, remembered).get("/dashboard").status_code == 302
@@ -203,25 +203,25 @@ def test_a_tab_within_the_grace_is_served_and_sets_no_cookie(app, remembered, cl
     assert response.status_code == 200
     assert response.headers.getlist("Set-Cookie") == []
     if method == "GET":
-        assert "Another tab of this browser is restoring your sign-in" in response.get_data(as_text=True)
+        assert "served while your sign-in was being restored" in response.get_data(as_text=True)
     # The sign-in is intact: the restoring browser goes on in its session.
     assert sign_in_count(app) == 1
     assert first.get("/dashboard").status_code == 200
     assert events(app, "remember_cookie_reused") == []
 
 
-def test_a_form_within_the_grace_changes_nothing(app, remembered, clock):
+def test_a_form_within_the_grace_is_not_signed_in(app, remembered, clock):
+    """A sign-out from our own page (accepted without a CSRF secret) ends nothing from the grace."""
     first = browser_with(app, remembered)
-    token = csrf_token_from(first.get("/dashboard"))
+    assert first.get("/dashboard").status_code == 200
     tab = browser_with(app, remembered)
-    tab.set_cookie(SESSION, "")
-    response = tab.post("/auth/logout", data={"csrf_token": token})
-    assert response.status_code in (302, 400)
+    tab.environ_base["HTTP_SEC_FETCH_SITE"] = "same-origin"
+    assert tab.post("/auth/logout").status_code == 303
     assert sign_in_count(app) == 1
     assert first.get("/dashboard").status_code == 200
 
 
-def test_two_restores_at_once_are_both_served(app, remembered, monkeypatch):
+def test_the_tab_that_loses_the_race_to_restore_is_served(app, remembered, monkeypatch):
     """The tab that loses the race to restore finds the token replaced, and is served."""
     from app import clock, sign_ins
     from app.tokens import new_token, sha256_hex
@@ -341,7 +341,7 @@ def test_a_sign_in_never_restored_keeps_nothing_when_it_ends(app, auth, remember
     assert events(app, "remember_cookie_reused_after_end") == []
 
 
-def test_what_is_kept_goes_with_the_account_and_with_time(app, remembered, clock):
+def test_what_is_kept_is_forgotten_when_the_sign_in_would_have_expired(app, remembered, clock):
     from app import retention
 
     browser = AuthActions(app, browser_with(app, remembered))
@@ -424,3 +424,52 @@ def test_a_thief_who_signs_out_within_the_grace_is_reported_when_the_owner_comes
     assert owner.get("/dashboard").status_code == 302
     assert len(events(app, "remember_cookie_reused_after_end")) == 1
     assert owner.get_cookie(REMEMBER) is None
+
+
+def test_a_sign_in_ended_for_a_copy_never_keeps_its_series(app, remembered, clock, grace, monkeypatch):
+    """Not even for a moment: a request bringing another copy then would report it a second time."""
+    from app import sign_ins
+
+    kept = []
+    monkeypatch.setattr(sign_ins, "EndedSignIn", lambda **columns: kept.append(columns))
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    assert browser_with(app, remembered).get("/dashboard").status_code == 302
+    assert len(events(app, "remember_cookie_reused")) == 1
+    assert kept == []
+
+
+def test_a_cookie_from_before_series_is_caught_too(app, remembered, clock, grace):
+    """A token issued before tokens had a series: the thief restores first, the owner comes back."""
+    from flask_login.utils import encode_cookie
+
+    from app.tokens import new_token, sha256_hex
+
+    legacy = new_token()
+    with app.app_context():
+        db.session.execute(db.update(SignIn).values(token_hash=sha256_hex(legacy), series_hash=None))
+        db.session.commit()
+        cookie = encode_cookie(legacy)
+    thief = browser_with(app, cookie, REMOTE_ADDR="203.0.113.9")
+    assert thief.get("/dashboard").status_code == 200
+    clock.advance(seconds=grace.total_seconds() + 1)
+    assert browser_with(app, cookie).get("/dashboard").status_code == 302
+    assert sign_in_count(app) == 0
+    assert len(events(app, "remember_cookie_reused")) == 1
+
+
+def test_a_page_served_within_the_grace_varies_by_cookie(app, remembered):
+    assert browser_with(app, remembered).get("/dashboard").status_code == 200
+    response = browser_with(app, remembered).get("/dashboard")
+    assert response.status_code == 200
+    assert "Cookie" in response.headers["Vary"]
+
+
+def test_the_export_says_what_is_kept_of_ended_sign_ins(app, auth, remembered):
+    browser = AuthActions(app, browser_with(app, remembered))
+    assert browser.client.get("/dashboard").status_code == 200
+    browser.logout()
+    owner = AuthActions(app, app.test_client())
+    owner.login()
+    export = owner.client.get("/account/export").get_json()
+    assert len(export["ended_remember_me_sign_ins_kept_until"]) == 1
