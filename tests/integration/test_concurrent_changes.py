@@ -76,6 +76,18 @@ def account(deployment, server):
     return username, main, other
 
 
+def remembered_without_session(deployment, server):
+    """A browser of a new account signed in with "keep me signed in", its session cookie gone."""
+    username = unique_username("remember")
+    browser = deployment.browser()
+    browser.register(server, username)
+    browser.logout(server)
+    response = browser.submit(server, "/auth/login", {"username": username, "password": PASSWORD, "remember": "y"})
+    assert response.status_code == 303
+    browser.http.cookies.set("__Host-session", None)
+    return browser
+
+
 def no_server_errors(*browsers):
     return [error for browser in browsers for error in browser.server_errors()]
 
@@ -163,13 +175,7 @@ def test_two_account_deletions_at_once(module_deployment, server):
 
 def test_two_remember_me_restores_at_once(module_deployment, server):
     for _ in range(ROUNDS):
-        username = unique_username("race")
-        main = module_deployment.browser()
-        main.register(server, username)
-        main.logout(server)
-        response = main.submit(server, "/auth/login", {"username": username, "password": PASSWORD, "remember": "y"})
-        assert response.status_code == 303
-        main.http.cookies.set("__Host-session", None)
+        main = remembered_without_session(module_deployment, server)
         first, second = two_tabs(module_deployment, main)
         answers = at_once(*[lambda tab=tab: tab.get(server, "/dashboard") for tab in (first, second)])
         assert [answer.status_code for answer in answers] == [200, 200]
@@ -184,13 +190,7 @@ def test_many_tabs_restore_from_one_remember_cookie_at_once(module_deployment, s
     """
     tabs_at_once = 12
     for _ in range(ROUNDS):
-        username = unique_username("tabs")
-        main = module_deployment.browser()
-        main.register(server, username)
-        main.logout(server)
-        response = main.submit(server, "/auth/login", {"username": username, "password": PASSWORD, "remember": "y"})
-        assert response.status_code == 303
-        main.http.cookies.set("__Host-session", None)
+        main = remembered_without_session(module_deployment, server)
         tabs = [module_deployment.browser(cookies_from=main) for _ in range(tabs_at_once)]
         answers = at_once(*[lambda tab=tab: tab.get(server, "/dashboard") for tab in tabs])
         assert [answer.status_code for answer in answers] == [200] * tabs_at_once

@@ -37,6 +37,16 @@ def remembered(app, auth, clock):
     return auth.client.get_cookie(REMEMBER).value
 
 
+@pytest.fixture
+def remembered_with_address(app, client, mailbox, clock):
+    """Alice, with a confirmed address, signed in with "keep me signed in"; her remember cookie."""
+    sign_up_and_confirm(client, mailbox)
+    auth = AuthActions(app, client)
+    auth.logout()
+    auth.login(remember=True)
+    return client.get_cookie(REMEMBER).value
+
+
 def browser_with(app, remember, **environ):
     browser = app.test_client()
     browser.environ_base.update(environ)
@@ -174,12 +184,8 @@ def test_the_owner_reads_it_on_the_activity_page(app, remembered, clock, grace):
     assert "cookie was used by two browsers" in page
 
 
-def test_the_owner_is_told_by_email(app, client, mailbox, clock, grace):
-    sign_up_and_confirm(client, mailbox)
-    auth = AuthActions(app, client)
-    auth.logout()
-    auth.login(remember=True)
-    remembered = client.get_cookie(REMEMBER).value
+def test_the_owner_is_told_by_email(app, remembered_with_address, mailbox, clock, grace):
+    remembered = remembered_with_address
     assert browser_with(app, remembered).get("/dashboard").status_code == 200
     clock.advance(seconds=grace.total_seconds() + 1)
     late = browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT)
@@ -295,13 +301,9 @@ def ended_kept(app):
         return db.session.query(EndedSignIn).count()
 
 
-def test_a_copy_is_caught_after_the_thief_signed_out(app, client, mailbox, clock):
+def test_a_copy_is_caught_after_the_thief_signed_out(app, remembered_with_address, mailbox, clock):
     """The thief restores, then signs out, hoping the owner's old token passes as stale."""
-    sign_up_and_confirm(client, mailbox)
-    auth = AuthActions(app, client)
-    auth.logout()
-    auth.login(remember=True)
-    remembered = client.get_cookie(REMEMBER).value
+    remembered = remembered_with_address
     thief = AuthActions(app, browser_with(app, remembered, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT=THIEF_AGENT))
     assert thief.client.get("/dashboard").status_code == 200
     assert thief.logout().status_code in (302, 303)
@@ -387,12 +389,8 @@ def test_a_remember_cookie_no_key_verifies_is_deleted(app, remembered, damage):
     assert browser_with(app, remembered).get("/dashboard").status_code == 200
 
 
-def test_one_copy_is_reported_once_also_after_the_sign_in_ended_for_it(app, client, mailbox, clock, grace):
-    sign_up_and_confirm(client, mailbox)
-    auth = AuthActions(app, client)
-    auth.logout()
-    auth.login(remember=True)
-    first = client.get_cookie(REMEMBER).value
+def test_one_copy_is_reported_once_also_after_the_sign_in_ended_for_it(app, remembered_with_address, mailbox, clock):
+    first = remembered_with_address
     owner = browser_with(app, first)
     assert owner.get("/dashboard").status_code == 200
     second = owner.get_cookie(REMEMBER).value
