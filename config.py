@@ -74,6 +74,11 @@ class BaseConfig:
     # served (safe methods only); after it, the replaced token means a copy of the
     # cookie, and the sign-in ends.
     REMEMBER_TOKEN_REUSE_GRACE = timedelta(seconds=15)
+    # A signed-in browser's session id replaced a moment ago (re-authentication,
+    # password change...): a second click already on its way with the old id gets the
+    # 409 "changed at the same moment" page for this long, and keeps its cookies,
+    # instead of being treated as signed out (app/sessions.py).
+    MOVED_SESSION_GRACE = timedelta(seconds=15)
 
     # CSRF on every POST. A token is valid for an hour; SSL_STRICT also checks the
     # Referer on HTTPS, which stops a man-in-the-middle on a sibling HTTP origin.
@@ -261,6 +266,7 @@ DURATION_SETTINGS = (
     "ANONYMOUS_SESSION_LIFETIME",
     "REMEMBER_COOKIE_DURATION",
     "REMEMBER_TOKEN_REUSE_GRACE",
+    "MOVED_SESSION_GRACE",
     "IDLE_TIMEOUT",
     "LAST_SEEN_RESOLUTION",
     "REAUTH_WINDOW",

@@ -57,7 +57,7 @@ def init_app(app):
     for outage in OUTAGES:
         app.register_error_handler(outage, render_unavailable)
     # Two requests changed the same sign-in or account at once: the first one won.
-    for conflict in (sign_ins.SignInChanged, StaleDataError, ObjectDeletedError, IntegrityError):
+    for conflict in (sign_ins.SignInChanged, sessions.SessionMoved, StaleDataError, ObjectDeletedError, IntegrityError):
         app.register_error_handler(conflict, render_conflict)
     app.register_error_handler(InternalServerError, render_internal_error)
 

@@ -20,7 +20,9 @@ On top of Flask-Session this module adds:
   each sign-in, can still delete a user's sessions from anywhere;
 - deletion cookies that carry the same Secure/SameSite/HttpOnly flags as the cookie
   they delete (browsers ignore a deletion of a ``__Host-`` cookie without Secure);
-- a store outage that becomes a friendly 503 instead of a hung or crashed request.
+- a store outage that becomes a friendly 503 instead of a hung or crashed request;
+- a session id replaced a moment ago is answered with the 409 "changed at the same
+  moment" page, cookies left alone (``refuse_moved_session``).
 """
 
 import warnings
@@ -98,6 +100,9 @@ class _HardenedSessions:
         except self.store_errors:
             app.logger.warning("session store unreachable while opening a session")
             visitor.store_unavailable = True
+            return visitor
+        if not data and self._moved_recently(sid):
+            visitor.moved_away = True
             return visitor
         if not data or "_sign_in" not in data:
             # Ended, expired or never ours: this browser is a visitor again.
@@ -198,6 +203,19 @@ class _HardenedSessions:
         except self.store_errors as error:
             raise SessionStoreUnavailable() from error
 
+    def mark_moved(self, sid, lifetime):
+        """Remember for ``lifetime`` (a timedelta) that ``sid`` was replaced by a new id."""
+        try:
+            self._mark(self._moved_key(sid), lifetime)
+        except self.store_errors as error:
+            raise SessionStoreUnavailable() from error
+
+    def _moved_recently(self, sid):
+        return self._marked(self._moved_key(sid))
+
+    def _moved_key(self, sid):
+        return f"{self.key_prefix}moved:{sha256_hex(sid)}"
+
 
 class RedisSessions(_HardenedSessions, RedisSessionInterface):
     store_errors = redis_connection.ERRORS
@@ -217,6 +235,12 @@ class RedisSessions(_HardenedSessions, RedisSessionInterface):
 
     def _rewrite(self, store_id, session, lifetime):
         self.client.set(store_id, self.serializer.encode(session), ex=lifetime, xx=True)
+
+    def _mark(self, key, lifetime):
+        self.client.set(key, 1, ex=lifetime)
+
+    def _marked(self, key):
+        return bool(self.client.exists(key))
 
     def ping(self):
         redis_connection.ping(self.client)
@@ -241,6 +265,12 @@ class FileSessions(_HardenedSessions, CacheLibSessionInterface):
         if self.cache.has(store_id):
             self.cache.set(store_id, dict(session), timeout=int(lifetime.total_seconds()))
 
+    def _mark(self, key, lifetime):
+        self.cache.set(key, 1, timeout=int(lifetime.total_seconds()))
+
+    def _marked(self, key):
+        return self.cache.has(key)
+
 
 def init_app(app):
     """Install the session interface that the config asks for."""
@@ -260,12 +290,32 @@ def init_app(app):
     else:
         raise ValueError(f"unsupported SESSION_TYPE {config['SESSION_TYPE']!r}")
     app.before_request(require_session_store)
+    app.before_request(refuse_moved_session)
 
 
 def require_session_store():
     """Answer 503 when this page needs the session and the store is down."""
     if getattr(session, "store_unavailable", False) and request.endpoint not in ENDPOINTS_WITHOUT_SESSION:
         abort(503)
+
+
+def refuse_moved_session():
+    """Answer 409, cookies untouched, to a session id that was replaced a moment ago.
+
+    Threat to the user, not by an attacker: a double click on a form that gives the
+    session a new id (re-authentication, password change, a new second factor). The
+    second submit leaves with the old id before the first answer arrives; treated as
+    signed out, its answer deleted the session cookie, and with it the new id the
+    first answer had just set: the user was signed out by their own click. Public
+    pages still render, as for a visitor. A copy of the old id gets no more than this
+    page either: it names no session.
+    """
+    if getattr(session, "moved_away", False) and request.endpoint not in ENDPOINTS_WITHOUT_SESSION:
+        raise SessionMoved()
+
+
+class SessionMoved(Exception):
+    """This request's session id was replaced a moment ago; answered like ``SignInChanged``."""
 
 
 def bound_flashes(session, limit):
@@ -303,9 +353,16 @@ def move_to_new_id():
 
 
 def forget_old_id(old_sid):
-    """Delete the entry of the id the session had before ``move_to_new_id``."""
+    """Delete the entry of the id the session had before ``move_to_new_id``.
+
+    The old id is marked as moved for ``MOVED_SESSION_GRACE`` (``refuse_moved_session``).
+    A visitor has no old id, so a sign-in leaves no mark that an id planted before it
+    could use (session fixation).
+    """
     if old_sid is not None:
-        current_app.session_interface.delete(old_sid)
+        interface = current_app.session_interface
+        interface.delete(old_sid)
+        interface.mark_moved(old_sid, current_app.config["MOVED_SESSION_GRACE"])
 
 
 def abandon_new_id(old_sid):

@@ -1,0 +1,97 @@
+"""A second click already on its way when the first one gave the session a new id.
+
+Kind of fault: forms that give the session a new id (re-authentication, password
+change, "sign out everywhere else", a new second factor). The browser sends the
+second submit with the old id before the first answer arrives; that request found no
+session, was answered as signed out, and its answer deleted the session cookie:
+with it went the new id the first answer had just set, and the user was signed out
+by their own double click (found from outside). Now, for ``MOVED_SESSION_GRACE``, the
+old id gets the 409 "changed at the same moment" page and no cookie is touched.
+"""
+
+import time
+
+import pytest
+
+from tests.conftest import AuthActions, csrf_token_from
+
+PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+@pytest.fixture
+def app(any_backend_app):
+    return any_backend_app
+
+
+def second_click(app, browser):
+    """A copy of ``browser``'s cookies as they are now: what a second submit leaves with."""
+    copy = app.test_client()
+    for cookie in browser._cookies.values():
+        copy.set_cookie(cookie.key, cookie.value)
+    return copy
+
+
+def reauthenticate(browser):
+    page = browser.get("/auth/reauth")
+    return browser.post("/auth/reauth", data={"password": PASSWORD, "csrf_token": csrf_token_from(page)})
+
+
+def change_password(browser):
+    page = browser.get("/account/password")
+    fields = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    return browser.post("/account/password", data={**fields, "csrf_token": csrf_token_from(page)})
+
+
+@pytest.mark.parametrize("form", [reauthenticate, change_password])
+def test_the_second_click_gets_409_and_leaves_the_cookies_alone(app, signed_in, form):
+    browser = signed_in.client
+    page = browser.get("/auth/reauth" if form is reauthenticate else "/account/password")
+    late = second_click(app, browser)
+    assert form(browser).status_code == 303
+
+    if form is reauthenticate:
+        data = {"password": PASSWORD, "csrf_token": csrf_token_from(page)}
+        response = late.post("/auth/reauth", data=data)
+    else:
+        fields = {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        response = late.post("/account/password", data={**fields, "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 409
+    assert "Changed at the same moment" in response.get_data(as_text=True)
+    assert response.headers.getlist("Set-Cookie") == []
+    # The browser holds the first answer's cookies and is still signed in.
+    assert browser.get("/dashboard").status_code == 200
+
+
+def test_a_public_page_with_the_old_id_renders_as_for_a_visitor(app, signed_in):
+    late = second_click(app, signed_in.client)
+    assert reauthenticate(signed_in.client).status_code == 303
+    response = late.get("/privacy")
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_after_the_grace_the_old_id_is_a_stale_cookie_again(make_app):
+    app = make_app(MOVED_SESSION_GRACE=1)
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    late = second_click(app, auth.client)
+    assert reauthenticate(auth.client).status_code == 303
+    assert late.get("/dashboard").status_code == 409
+    time.sleep(1.5)
+    response = late.get("/dashboard")
+    assert response.status_code == 302
+    assert any(header.startswith("__Host-session=;") for header in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_sign_in_leaves_no_mark_for_an_id_planted_before_it(make_app):
+    """Session fixation: a visitor has no stored id, so signing in marks nothing as moved."""
+    app = make_app()
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    redis = app.extensions["redis"]
+    assert list(redis.scan_iter("session:moved:*")) == []
+    assert reauthenticate(auth.client).status_code == 303
+    assert len(list(redis.scan_iter("session:moved:*"))) == 1
