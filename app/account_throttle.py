@@ -22,14 +22,12 @@ the next account to get that id.
 
 import hashlib
 import secrets
-import time
 
 from flask import current_app, request
 from itsdangerous import Signer
 from limits import parse_many
-from werkzeug.exceptions import TooManyRequests
 
-from . import cookies, security_log
+from . import cookies, rate_limits, security_log
 from .extensions import limiter
 
 DEVICE_COOKIE_SALT = "device-cookie"
@@ -42,7 +40,7 @@ def take_attempt(username, user):
     switched off (``RATELIMIT_ENABLED=False``) nothing is counted.
     """
     bucket = _bucket(username, user)
-    _take(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"], "account-login", bucket)
+    rate_limits.take(current_app.config["ACCOUNT_LOGIN_RATE_LIMIT"], "account-login", bucket)
     return bucket
 
 
@@ -52,7 +50,7 @@ def take_successful_sign_in(user):
     Threat: someone who knows the password (or shares it) signing in again and again:
     each sign-in costs a hash, a row, a session and a device cookie.
     """
-    _take(current_app.config["ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT"], "account-sign-in", user.public_id)
+    rate_limits.take(current_app.config["ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT"], "account-sign-in", user.public_id)
 
 
 def forget_attempts(bucket):
@@ -82,17 +80,6 @@ def remember_device(response, user, password_version=None):
 def is_known_device(user):
     """True if this browser carries a device cookie made for ``user`` and its current password."""
     return _known_device(user) is not None
-
-
-def _take(limits, namespace, key):
-    """One hit in every window of ``limits`` for ``key``, or 429 with the time to wait."""
-    if not _limits_enabled():
-        return
-    strategy = limiter.limiter
-    for item in parse_many(limits):
-        if not strategy.hit(item, namespace, key):
-            reset_at = strategy.get_window_stats(item, namespace, key).reset_time
-            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
 
 
 def _bucket(username, user):

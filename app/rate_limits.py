@@ -5,8 +5,12 @@ Only failures count, so a user who signs in correctly is never slowed down; the
 limit is checked before the password is, so a guess past it is never tested.
 """
 
+import time
+
 from flask import current_app
 from flask_login import current_user
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
 
 from . import redis_connection
 from .client_network import WIDER_IPV6_PREFIXES, wider_ipv6_network
@@ -30,6 +34,22 @@ def init_app(app):
     limiter.limit_manager.set_application_limits([])
     limiter._meta_limits = []
     limiter.init_app(app)
+
+
+def take(limits, namespace, key):
+    """One hit in every window of ``limits`` (e.g. ``"5/hour;20/day"``) for ``key``, or 429.
+
+    For limits counted by hand rather than by a view's decorator; the 429 carries the
+    seconds until the full window frees a slot. With rate limiting switched off
+    (``RATELIMIT_ENABLED=False``) nothing is counted.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    strategy = limiter.limiter
+    for item in parse_many(limits):
+        if not strategy.hit(item, namespace, key):
+            reset_at = strategy.get_window_stats(item, namespace, key).reset_time
+            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
 
 
 PASSWORD_CHECK_SCOPE = "password-check"  # noqa: S105 - a counter's name, not a password

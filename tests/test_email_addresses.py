@@ -158,14 +158,17 @@ def test_the_old_address_can_undo_the_change_which_ends_every_session(app, alice
     assert mailbox.last("alice@example.org").subject == "Set a new password"
 
 
-def test_confirmation_messages_per_account_are_limited(make_app):
+def test_confirmation_messages_per_account_are_limited_and_the_page_says_so(make_app):
+    """Past the limit the page says to wait, instead of claiming a link that never went out."""
     app = make_app(ADDRESS_CHANGE_RATE_LIMIT="2/hour")
     mailbox = Mailbox(app)
     sign_up_and_confirm(app.test_client(), mailbox)  # the first message
     owner = AuthActions(app, app.test_client())
     owner.login()
-    for number in range(3):
-        assert change_address(owner.client, f"spam{number}@example.org").status_code == 303
+    answers = [change_address(owner.client, f"spam{number}@example.org") for number in range(3)]
+    assert [answer.status_code for answer in answers] == [303, 429, 429]
+    assert "Please wait" in answers[1].get_data(as_text=True)
+    assert int(answers[1].headers["Retry-After"]) > 60
     assert [bool(mailbox.to(f"spam{number}@example.org")) for number in range(3)] == [True, False, False]
 
 

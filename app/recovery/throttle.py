@@ -1,9 +1,11 @@
-"""Limits on messages per account, counted on the sender thread.
+"""Limits on password-reset messages per account, counted on the sender thread.
 
 Per-address limits are decorators on the views (app/recovery/views.py); a limit per
 account cannot be: the view must not look the account up (app/mail/sender.py says
 why). A message over the limit is simply not sent, and the page said the same as
-ever, so the limit tells nobody whether the account exists.
+ever, so the limit tells nobody whether the account exists. (An address change is
+asked for by a signed-in owner, who may be told: its limit is counted in the request,
+app/recovery/addresses.py ``request_change``.)
 """
 
 from flask import current_app
