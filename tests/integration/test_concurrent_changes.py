@@ -202,6 +202,20 @@ def test_many_tabs_restore_from_one_remember_cookie_at_once(module_deployment, s
         assert is_signed_in(restoring.get(server, "/dashboard"))
 
 
+def test_a_second_click_after_the_session_id_changed_keeps_the_user_signed_in(module_deployment, server):
+    """The second submit of a re-authentication leaves with the old session id: a 409, no cookie change."""
+    for _ in range(ROUNDS):
+        _username, main, _other = account(module_deployment, server)
+        token = csrf_token_from(main.get(server, "/auth/reauth").text)
+        late = module_deployment.browser(cookies_from=main)
+        assert main.post(server, "/auth/reauth", {"csrf_token": token, "password": PASSWORD}).status_code == 303
+        answer = late.post(server, "/auth/reauth", {"csrf_token": token, "password": PASSWORD})
+        assert answer.status_code == 409
+        assert "Set-Cookie" not in answer.headers
+        assert is_signed_in(main.get(server, "/dashboard"))
+        assert no_server_errors(main, late) == []
+
+
 def test_operator_commands_while_users_click(module_deployment, server):
     username, main, other = account(module_deployment, server)
     redis_url = server.env["REDIS_URL"]
