@@ -57,8 +57,9 @@ def init_app(app):
     for outage in OUTAGES:
         app.register_error_handler(outage, render_unavailable)
     # Two requests changed the same sign-in or account at once: the first one won.
-    for conflict in (sign_ins.SignInChanged, sessions.SessionMoved, StaleDataError, ObjectDeletedError, IntegrityError):
+    for conflict in (sign_ins.SignInChanged, StaleDataError, ObjectDeletedError, IntegrityError):
         app.register_error_handler(conflict, render_conflict)
+    app.register_error_handler(sessions.SessionMoved, render_moved_session)
     app.register_error_handler(InternalServerError, render_internal_error)
 
 
@@ -155,6 +156,17 @@ def render_conflict(error):
     db.session.rollback()
     # What the winning request wrote to the session and the cookie stays in effect.
     sessions.discard_changes()
+    return render_http_error(Conflict())
+
+
+def render_moved_session(error):
+    """The 409 page for a session id replaced a moment ago (app/sessions.py ``refuse_moved_session``).
+
+    Drawn as for a visitor: loading the user would restore a sign-in from the remember
+    cookie, moving it away from the session the first click just made.
+    """
+    sessions.discard_changes()
+    g._login_user = login_manager.anonymous_user()
     return render_http_error(Conflict())
 
 

@@ -95,3 +95,21 @@ def test_a_sign_in_leaves_no_mark_for_an_id_planted_before_it(make_app):
     assert list(redis.scan_iter("session:moved:*")) == []
     assert reauthenticate(auth.client).status_code == 303
     assert len(list(redis.scan_iter("session:moved:*"))) == 1
+
+
+def test_with_remember_me_the_second_click_restores_nothing(app, auth):
+    """The 409 page is drawn as for a visitor: loading the user would restore from the
+    remember cookie, and move the sign-in away from the session the first click made."""
+    from app.extensions import db
+    from app.models import SecurityEvent
+
+    auth.create_user()
+    auth.login(remember=True)
+    late = second_click(app, auth.client)
+    assert reauthenticate(auth.client).status_code == 303
+    response = late.get("/dashboard")
+    assert response.status_code == 409
+    assert response.headers.getlist("Set-Cookie") == []
+    with app.app_context():
+        assert db.session.query(SecurityEvent).filter_by(event="remember_me_restored").count() == 0
+    assert auth.client.get("/dashboard").status_code == 200
