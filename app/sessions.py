@@ -97,11 +97,12 @@ class _HardenedSessions:
             return visitor
         try:
             data = self._retrieve_session_data(self._get_store_id(sid))
+            moved_away = not data and self._moved_recently(sid)
         except self.store_errors:
             app.logger.warning("session store unreachable while opening a session")
             visitor.store_unavailable = True
             return visitor
-        if not data and self._moved_recently(sid):
+        if moved_away:
             visitor.moved_away = True
             return visitor
         if not data or "_sign_in" not in data:

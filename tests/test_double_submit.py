@@ -113,3 +113,20 @@ def test_with_remember_me_the_second_click_restores_nothing(app, auth):
     with app.app_context():
         assert db.session.query(SecurityEvent).filter_by(event="remember_me_restored").count() == 0
     assert auth.client.get("/dashboard").status_code == 200
+
+
+def test_the_store_failing_on_the_moved_check_is_a_503_not_a_500(make_app, monkeypatch):
+    import redis
+
+    app = make_app()
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    auth.login()
+    late = second_click(app, auth.client)
+    assert reauthenticate(auth.client).status_code == 303
+
+    def store_gone(key):
+        raise redis.ConnectionError("the store went away between two commands")
+
+    monkeypatch.setattr(app.session_interface, "_marked", store_gone)
+    assert late.get("/dashboard").status_code == 503
