@@ -408,9 +408,9 @@ def _restore(token):
     if record is None:
         # A cookie of no live sign-in (ended, expired, never ours): the browser drops it,
         # unless it may still turn out to be a copy.
-        verdict = _judge_ended_series(token, token_hash)
+        verdict, kept = _judge_ended_series(token, token_hash)
         if verdict == COPY:
-            _report_copy_of_ended_sign_in(token)
+            _report_copy_of_ended_sign_in(kept)
         if verdict != UNDECIDED:
             after_this_request(_forget_dead_remember_cookie)
     return None
@@ -422,6 +422,8 @@ STALE, COPY, UNDECIDED = "stale", "copy", "undecided"
 
 def _judge_ended_series(token, token_hash):
     """Whether ``token``, which names no live sign-in, is a copy of an ended one's cookie.
+
+    Returns the verdict and the ``EndedSignIn`` of the token's series, or ``None``.
 
     Threat: a thief restores from a copy, then signs out before the owner's browser
     comes back with the token the restore replaced; with the sign-in gone, that token
@@ -439,18 +441,16 @@ def _judge_ended_series(token, token_hash):
     series = series_of(token)
     kept = series and db.session.get(EndedSignIn, sha256_hex(series))
     if not kept or kept.token_hash == token_hash:
-        return STALE
+        return STALE, kept
     if _within_grace(kept, token_hash, clock.utcnow()):
-        return UNDECIDED
-    return COPY
+        return UNDECIDED, kept
+    return COPY, kept
 
 
-def _report_copy_of_ended_sign_in(token):
-    """Tell the owner of the ended sign-in of ``token``'s series about the copy, once."""
-    series_hash = sha256_hex(series_of(token))
-    kept = db.session.get(EndedSignIn, series_hash)
+def _report_copy_of_ended_sign_in(kept):
+    """Tell the owner of the ended sign-in ``kept`` (an ``EndedSignIn``) about the copy, once."""
     # Of several requests that bring copies at once, the one that deletes the row reports.
-    forgotten = db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == series_hash)).rowcount
+    forgotten = db.session.execute(delete(EndedSignIn).where(EndedSignIn.series_hash == kept.series_hash)).rowcount
     db.session.commit()
     if forgotten:
         user = db.session.get(User, kept.user_id)
