@@ -11,6 +11,7 @@ from config import load_config
 from . import (
     commands,
     errors,
+    form_fields,
     health,
     http_input,
     i18n,
@@ -94,6 +95,7 @@ def create_app(overrides=None, instance_path=None):
     health.init_app(app)
     register_blueprints(app)
     urls.init_app(app)
+    form_fields.init_app(app)
     security_headers.init_app(app)
     errors.init_app(app)
     commands.init_app(app)

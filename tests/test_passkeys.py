@@ -42,6 +42,18 @@ def test_the_relying_party_comes_from_the_config_never_the_request(signed_in, ap
     assert options["rpId"] == "sessions.example" and options["allowCredentials"] == []
 
 
+@pytest.mark.parametrize(
+    "public_base_url, offered", [("https://sessions.example", True), ("http://127.0.0.1:5000", False)]
+)
+def test_the_sign_in_page_offers_a_passkey_only_where_passkeys_work(make_app, public_base_url, offered):
+    # A relying party needs a host name: for an address passkeys are off (config.py).
+    app = make_app(PUBLIC_BASE_URL=public_base_url)
+    page = app.test_client().get("/auth/login").text
+    assert ('data-passkey="sign-in"' in page) is offered
+    assert ("/static/passkeys.js" in page) is offered
+    assert 'name="password"' in page
+
+
 def test_adding_the_first_passkey_shows_recovery_codes_and_lists_it_by_name(signed_in, app):
     first = SoftPasskey()
     added = add_passkey(signed_in, first, name="Work laptop")
