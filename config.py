@@ -99,7 +99,11 @@ class BaseConfig:
     RATE_LIMIT_REDIS_URL = None  # RATE_LIMIT_REDIS_URL; REDIS_URL if unset
     RATELIMIT_STORAGE_OPTIONS: ClassVar[dict] = {}  # filled by the factory when Redis is used
     RATELIMIT_STRATEGY = "moving-window"  # exact; fixed windows allow 2x at the edge
-    RATELIMIT_HEADERS_ENABLED = True  # gives the 429 page its Retry-After header
+    # The 429 page sets its own Retry-After, from the limit that refused (app/errors.py).
+    # Flask-Limiter's would be the later of that and its smallest limit's reset, even when
+    # that limit refused nothing; its X-RateLimit-* headers would tell a guesser how many
+    # tries are left.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True  # Redis down: count per process
     RATELIMIT_SWALLOW_ERRORS = True  # a broken limiter must never turn into a 500
     RATELIMIT_KEY_PREFIX = "ratelimit"

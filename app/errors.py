@@ -7,6 +7,7 @@ from flask import current_app, g, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,6 +23,9 @@ from werkzeug.exceptions import (
 
 from . import rate_limits, redis_connection, security_log, sessions, sign_ins
 from .extensions import db, limiter, login_manager
+
+# A 429 raised with no wait of its own: what to tell the client, in seconds.
+DEFAULT_WAIT_SECONDS = 60
 
 # Title and sentence per status code; the title is ours, not Werkzeug's English name.
 PAGES = {
@@ -89,28 +93,35 @@ def render_untrusted_host(error):
 
 def render_too_many_requests(error):
     security_log.record("rate_limited", user_id=_signed_in_user_id(), path=request.path)
+    seconds = seconds_to_wait(error)
     if getattr(getattr(error, "limit", None), "scope", None) == rate_limits.PASSWORD_CHECK_SCOPE:
         # The owner's way out when a copy of this device's cookies spent the budget.
         message = _(
             "Too many wrong passwords or codes in this session. Sign out, then sign in again: the "
             "new session has its own attempts, and signing out also ends every copy of this one."
         )
-        return render_http_error(error, message)
-    seconds = seconds_to_wait(error)
-    page, code = render_http_error(error, too_many_requests_message(seconds))
-    # The page and the header name the same wait: Flask-Limiter keeps a Retry-After that is
-    # later than its own limit's, and the account's bucket (account_throttle) may be that.
+    else:
+        message = too_many_requests_message(seconds)
+    page, code = render_http_error(error, message)
     return page, code, {"Retry-After": str(seconds)}
 
 
 def seconds_to_wait(error):
-    """The wait the Retry-After header will give: the later of the error's and the limit's."""
-    waits = [getattr(error, "retry_after", None) or 0]
+    """Whole seconds (at least 1) until the limit that refused ``error``'s request frees a slot.
+
+    Flask-Limiter's refusal (``RateLimitExceeded``) is timed by the limit it found
+    full, which it then reports as its current limit. A limit counted by hand
+    (``rate_limits.take``) carries its own wait. Never another limit's: Flask-Limiter's
+    current limit, when none of its limits refused, is merely the smallest of the
+    route, and its reset says nothing about the wait (an hour where a minute applied).
+    """
     current = limiter.current_limit
-    if current is not None:
-        waits.append(current.reset_at - time.time())
-    # Whole seconds, cut as Flask-Limiter cuts the header.
-    return max(1, int(max(waits)))
+    if isinstance(error, RateLimitExceeded) and current is not None and current.breached:
+        wait = current.reset_at - time.time()
+    else:
+        wait = getattr(error, "retry_after", None) or DEFAULT_WAIT_SECONDS
+    # Whole seconds, cut as Retry-After counts them (RFC 9110, section 10.2.3).
+    return max(1, int(wait))
 
 
 def too_many_requests_message(seconds):

@@ -24,6 +24,33 @@ def test_sixth_failed_login_in_a_minute_is_429_with_retry_after(auth):
     assert auth.login().status_code == 429
 
 
+def test_a_refusal_by_an_account_limit_names_that_limits_wait_not_another_ones(make_app):
+    # The per-address limits of the route hold hours; the per-account one refusing holds a minute.
+    app = make_app(
+        LOGIN_RATE_LIMIT="50/hour",
+        SUCCESSFUL_LOGIN_RATE_LIMIT="50/hour",
+        ACCOUNT_SUCCESSFUL_LOGIN_RATE_LIMIT="2/minute",
+    )
+    auth = AuthActions(app, app.test_client())
+    auth.create_user()
+    for _ in range(2):
+        assert auth.login().status_code == 303
+        auth.logout()
+    refused = auth.login()
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert re.search(rf"Please wait ({wait} seconds?|1 minute)", refused.get_data(as_text=True))
+
+
+def test_no_answer_tells_a_guesser_how_many_tries_are_left(auth):
+    auth.create_user()
+    answers = [auth.login(password="wrong password") for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429]
+    for answer in answers:
+        assert not [name for name, _value in answer.headers if name.lower().startswith("x-ratelimit")]
+
+
 def test_successful_logins_do_not_count_against_the_limit(auth):
     auth.create_user()
     for _ in range(8):

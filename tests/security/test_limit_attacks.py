@@ -76,6 +76,7 @@ def test_a_cookie_thief_cannot_lock_the_owner_out_of_reauthentication(app):
     blocked = post_form(owner, "/auth/reauth", "/auth/reauth", password=PASSWORD)
     assert blocked.status_code == 429
     assert "Sign out, then sign in again" in blocked.get_data(as_text=True)
+    assert 0 < int(blocked.headers["Retry-After"]) <= 60
     owner.logout()
     assert owner.login().status_code == 303
     assert thief.client.get("/dashboard").status_code == 302
