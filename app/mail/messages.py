@@ -5,12 +5,14 @@ part says what the plain part says, and every link in it is one of ours, in full
 """
 
 import smtplib
+from datetime import datetime
+from typing import NamedTuple
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_babel import gettext
 from flask_mailman import EmailMultiAlternatives
 
-from .. import i18n
+from .. import clock, i18n, user_agents
 from ..extensions import N_
 
 SUBJECTS = {
@@ -24,6 +26,26 @@ SUBJECTS = {
     "second_factor_guessed": N_("Someone typed your password, then a wrong code"),
     "remember_cookie_reused": N_("A copy of your sign-in cookie was used: we signed it out"),
 }
+
+
+class Facts(NamedTuple):
+    """What an alert tells of the event behind it: whose account, when, which browser, which address.
+
+    Taken while the request runs (the sender thread has none) and handed to the
+    message's templates by name (``deliver(..., **facts._asdict())``; the macros of
+    ``mail/_facts.html`` show the last three). ``when`` is a naive UTC ``datetime``;
+    ``browser`` a short description such as "Firefox on Linux", or ``None``.
+    """
+
+    username: str
+    when: datetime
+    browser: str | None
+    ip_address: str | None
+
+    @classmethod
+    def of_this_request(cls, user):
+        """The facts of the request being answered now, on the account of ``user``."""
+        return cls(user.username, clock.utcnow(), user_agents.describe(request.user_agent.string), request.remote_addr)
 
 
 class MailNotSent(Exception):

@@ -13,13 +13,12 @@ What the message tells (what, when, which browser, from which address) is taken 
 it happens; the sender thread sends it later, in the language of the page it came from.
 """
 
-from flask import request
 from flask_babel import gettext
 
-from .. import clock, i18n, mail, security_log, user_agents
+from .. import i18n, mail, security_log
 from ..extensions import N_
 from ..mail.links import external_url
-from ..mail.messages import deliver
+from ..mail.messages import Facts, deliver
 from .models import EmailAddress
 
 CHANGES = {
@@ -40,8 +39,7 @@ def notify(user, event, name=""):
     passkey's, for the passkey events. Nothing is sent to an account without a
     confirmed address.
     """
-    facts = (user.username, clock.utcnow(), user_agents.describe(request.user_agent.string), request.remote_addr)
-    mail.send_later(send_notice, user.id, event, name, facts, i18n.current_language())
+    mail.send_later(send_notice, user.id, event, name, Facts.of_this_request(user), i18n.current_language())
 
 
 def send_notice(user_id, event, name, facts, language):
@@ -49,21 +47,10 @@ def send_notice(user_id, event, name, facts, language):
     entry = EmailAddress.of(user_id)
     if entry is None:
         return
-    username, when, browser, ip_address = facts
     guessed = event == CODES_GUESSED
     with i18n.in_language(language):
         change = "" if guessed else gettext(CHANGES[event], name=name)
     link = external_url("recovery.forgot_password" if guessed else "second_factors.overview")
     template = "second_factor_guessed" if guessed else "second_factors_changed"
-    deliver(
-        entry.address,
-        template,
-        language,
-        username=username,
-        change=change,
-        when=when,
-        browser=browser,
-        ip_address=ip_address,
-        link=link,
-    )
+    deliver(entry.address, template, language, change=change, link=link, **facts._asdict())
     security_log.record("second_factor_notice_sent", user_id=user_id, about=event)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .. import account_throttle, clock, i18n, mail, security_log, sign_ins
 from ..extensions import db
 from ..mail.links import external_url
-from ..mail.messages import deliver
+from ..mail.messages import Facts, deliver
 from ..models import SignIn
 from . import addresses, tokens
 from .models import EmailAddress
@@ -27,7 +27,7 @@ def alert_unless_known(user, record):
     gone by the time the sender runs.
     """
     if not account_throttle.is_known_device(user):
-        facts = (user.username, record.created_at, record.client, record.ip_address)
+        facts = Facts(user.username, record.created_at, record.client, record.ip_address)
         mail.send_later(send_alert, user.id, record.public_id, facts, i18n.current_language())
 
 
@@ -42,7 +42,6 @@ def send_alert(user_id, sign_in_public_id, facts, language):
     entry = EmailAddress.of(user_id)
     if entry is None:
         return
-    username, when, browser, ip_address = facts
     record = _sign_in(user_id, sign_in_public_id)
     if record is not None:
         token = tokens.issue(
@@ -55,17 +54,7 @@ def send_alert(user_id, sign_in_public_id, facts, language):
         link = external_url("recovery.not_me", token=token)
     else:
         link = external_url("recovery.forgot_password")
-    deliver(
-        entry.address,
-        "new_device",
-        language,
-        username=username,
-        when=when,
-        browser=browser,
-        ip_address=ip_address,
-        link=link,
-        ended=record is None,
-    )
+    deliver(entry.address, "new_device", language, link=link, ended=record is None, **facts._asdict())
     security_log.record("new_device_alert_sent", user_id=user_id, sign_in_ended=record is None)
 
 

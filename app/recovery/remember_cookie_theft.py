@@ -11,11 +11,9 @@ which device's sign-in ended) is taken when it happens; the sender thread sends 
 later, in the language of the page it came from.
 """
 
-from flask import request
-
-from .. import clock, i18n, mail, security_log, user_agents
+from .. import i18n, mail, security_log
 from ..mail.links import external_url
-from ..mail.messages import deliver
+from ..mail.messages import Facts, deliver
 from .models import EmailAddress
 
 
@@ -26,8 +24,7 @@ def notify(user, device, already_ended):
     rather than being ended for it. Nothing is sent to an account without a confirmed
     address.
     """
-    facts = (user.username, clock.utcnow(), user_agents.describe(request.user_agent.string), request.remote_addr)
-    mail.send_later(send_notice, user.id, facts, device, already_ended, i18n.current_language())
+    mail.send_later(send_notice, user.id, Facts.of_this_request(user), device, already_ended, i18n.current_language())
 
 
 def send_notice(user_id, facts, device, already_ended, language):
@@ -35,17 +32,13 @@ def send_notice(user_id, facts, device, already_ended, language):
     entry = EmailAddress.of(user_id)
     if entry is None:
         return
-    username, when, browser, ip_address = facts
     deliver(
         entry.address,
         "remember_cookie_reused",
         language,
-        username=username,
         device=device,
         already_ended=already_ended,
-        when=when,
-        browser=browser,
-        ip_address=ip_address,
         link=external_url("auth.login"),
+        **facts._asdict(),
     )
     security_log.record("remember_cookie_notice_sent", user_id=user_id)
