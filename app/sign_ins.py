@@ -135,7 +135,7 @@ def renew_session_id():
     Raises ``SignInChanged`` if the sign-in ended meanwhile.
     """
     state = current_user.sign_in
-    _move_session(state)
+    _move_session(state, from_session_hash=sessions.current_session_hash())
     state.save_to(session)
 
 
@@ -166,7 +166,8 @@ def _activate(user, record, remember, **changes):
         state = SignInState.of(record, user)
     else:
         replaced = {"series_hash": series_hash, "previous_token_hash": None, "token_rotated_at": None}
-        _move_session(record, token_hash=token_hash, remember=remember, **replaced, **changes)
+        renewal = {"from_session_hash": sessions.current_session_hash(), "token_hash": token_hash, "remember": remember}
+        _move_session(record, **renewal, **replaced, **changes)
         state = dataclasses.replace(record, token_hash=token_hash, remember=remember, **changes)
     signed_in = SignedInUser(state, token)
     # A remember cookie lives exactly as long as its sign-in, also when re-issued.
@@ -175,7 +176,7 @@ def _activate(user, record, remember, **changes):
     return state
 
 
-def _move_session(state, **changes):
+def _move_session(state, from_session_hash=None, **changes):
     """Move this browser to a new session id and record it, with ``changes``, on the sign-in.
 
     A sign-in has one stored session at a time: the one its row names. The new entry is
@@ -184,10 +185,17 @@ def _move_session(state, **changes):
     entry that the row names, and nothing is left alive. Threat: a second live session
     for one sign-in (a remember cookie restoring while a copy of the old session is
     still in use), which the row would no longer name, so that no sign-out could end it.
+
+    ``from_session_hash``: a renewal of this browser's own session, which the row must
+    still name, else ``SignInChanged``. Of several submits that read the session before
+    any of them moved it, one moves it and the rest get the 409 page; each moving it
+    in turn deleted the id before, and the answer the browser kept last could name a
+    deleted one (signed out by a double click, found from outside). ``None``: whichever
+    session the row names is replaced (a remember cookie restoring in another browser).
     """
     old_sid = sessions.move_to_new_id()
     try:
-        replaced = db.session.scalar(
+        replaced = from_session_hash or db.session.scalar(
             select(SignIn.session_hash).where(SignIn.id == state.id, SignIn.token_hash == state.token_hash)
         )
         _update_or_raise(state, expected_session_hash=replaced, session_hash=sessions.current_session_hash(), **changes)

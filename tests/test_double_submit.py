@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from app import sudo
 from tests.conftest import AuthActions, csrf_token_from
 
 PASSWORD = "correct horse battery"
@@ -130,3 +131,29 @@ def test_the_store_failing_on_the_moved_check_is_a_503_not_a_500(make_app, monke
 
     monkeypatch.setattr(app.session_interface, "_marked", store_gone)
     assert late.get("/dashboard").status_code == 503
+
+
+def test_of_submits_in_flight_together_one_renews_the_session_and_the_rest_get_409(app, signed_in, monkeypatch):
+    # Found from outside: ten re-authentication submits at once each read the session
+    # before any of them moved it. Each moved it again, deleting the id before, and the
+    # answer the browser kept last could name a deleted session: signed out.
+    browser = signed_in.client
+    token = csrf_token_from(browser.get("/auth/reauth"))
+    other = second_click(app, browser)
+    meanwhile = []
+    check_password = sudo.own_password_confirmed
+
+    def while_the_first_checks_the_password(*args):
+        confirmed = check_password(*args)
+        if not meanwhile:
+            meanwhile.append("the second submit, sent now")
+            meanwhile.append(other.post("/auth/reauth", data={"password": PASSWORD, "csrf_token": token}))
+        return confirmed
+
+    monkeypatch.setattr(sudo, "own_password_confirmed", while_the_first_checks_the_password)
+    slower = browser.post("/auth/reauth", data={"password": PASSWORD, "csrf_token": token})
+    assert meanwhile[1].status_code == 303
+    assert slower.status_code == 409
+    assert not slower.headers.getlist("Set-Cookie")
+    # The browser keeps the cookie of the one that renewed: still signed in.
+    assert other.get("/dashboard").status_code == 200
