@@ -117,15 +117,18 @@ def seconds_to_wait(error):
     """
     current = limiter.current_limit
     if isinstance(error, RateLimitExceeded) and current is not None and current.breached:
-        wait = current.reset_at - time.time()
+        # The window's own reset time: reset_at is a whole second later than it.
+        wait = current.window.reset_time - time.time()
     else:
         wait = getattr(error, "retry_after", None) or DEFAULT_WAIT_SECONDS
-    # Whole seconds, cut as Retry-After counts them (RFC 9110, section 10.2.3).
-    return max(1, int(wait))
+    # Whole seconds (RFC 9110, section 10.2.3), rounded up: a client that waits exactly
+    # this long finds the slot free, never another 429.
+    return max(1, math.ceil(wait))
 
 
 def too_many_requests_message(seconds):
-    if seconds < 60:
+    # Seconds up to two minutes: "2 minutes" for 61 seconds would nearly double the wait.
+    if seconds < 120:
         return ngettext(
             "Too many attempts. Please wait %(num)d second and try again.",
             "Too many attempts. Please wait %(num)d seconds and try again.",

@@ -5,6 +5,7 @@ Only failures count, so a user who signs in correctly is never slowed down; the
 limit is checked before the password is, so a guess past it is never tested.
 """
 
+import math
 import time
 
 from flask import current_app
@@ -49,7 +50,8 @@ def take(limits, namespace, key):
     for item in parse_many(limits):
         if not strategy.hit(item, namespace, key):
             reset_at = strategy.get_window_stats(item, namespace, key).reset_time
-            raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
+            # Rounded up: waiting exactly this long finds the slot free.
+            raise TooManyRequests(retry_after=max(1, math.ceil(reset_at - time.time())))
 
 
 PASSWORD_CHECK_SCOPE = "password-check"  # noqa: S105 - a counter's name, not a password

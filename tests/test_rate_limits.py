@@ -3,7 +3,9 @@
 import re
 
 import pytest
+from werkzeug.exceptions import TooManyRequests
 
+from app import errors, rate_limits
 from app.extensions import limiter
 from tests.conftest import AuthActions
 from tests.support.processes import RedisServer
@@ -162,8 +164,10 @@ def test_an_ipv6_address_carrying_an_ipv4_one_counts_as_that_ipv4_address(app, a
     [
         (1, "wait 1 second and"),
         (59, "wait 59 seconds"),
-        (60, "wait 1 minute and"),
-        (61, "wait 2 minutes"),
+        (60, "wait 60 seconds"),
+        (119, "wait 119 seconds"),
+        (120, "wait 2 minutes"),
+        (121, "wait 3 minutes"),
         (3600, "wait 60 minutes"),
     ],
 )
@@ -217,3 +221,23 @@ def test_a_limit_on_every_route_does_not_outlive_the_app_that_set_it(make_app):
     make_app(RATELIMIT_DEFAULT="1/minute", RATELIMIT_APPLICATION="1/minute", RATELIMIT_META="1/minute")
     client = make_app().test_client()
     assert [client.get("/auth/login").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_a_hand_counted_limit_asks_for_the_full_wait_rounded_up(app):
+    # A minute's window, just hit: the slot frees in a little under 60 s. Cut down to 59,
+    # a client that waited exactly that long got another 429.
+    with app.test_request_context("/"):
+        rate_limits.take("1/minute", "wait-test", "client")
+        with pytest.raises(TooManyRequests) as refused:
+            rate_limits.take("1/minute", "wait-test", "client")
+    assert refused.value.retry_after == 60
+
+
+@pytest.mark.parametrize(
+    "wait, header, words", [(59.2, 60, "60 seconds"), (61, 61, "61 seconds"), (130, 130, "3 minutes")]
+)
+def test_the_429_page_and_header_name_the_same_wait_never_less(app, wait, header, words):
+    with app.test_request_context("/"):
+        seconds = errors.seconds_to_wait(TooManyRequests(retry_after=wait))
+        assert seconds == header
+        assert f"Please wait {words}" in errors.too_many_requests_message(seconds)
