@@ -14,15 +14,23 @@ form and, on HTTPS, a Referer that must name this site. Two additions:
   X-Forwarded-Port): that was a 500.
 
 Either is refused like any other failed check: a ``CSRFError``, a 400 page, a security event.
+
+One thing is accepted that Flask-WTF refuses: a POST with a valid token and no
+Referer, when its Origin names this site. Some browsers are set never to send a
+Referer; they still send Origin, the header OWASP's CSRF guidance checks first, and
+refusing them left those users unable to submit any form. No Referer and no Origin
+is still refused.
 """
 
 from urllib.parse import urlsplit
 
 from flask import g, request
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
 MALFORMED_REFERRER = "The referrer header is malformed."
 FOREIGN_ORIGIN = "The request came from another site."
+# Flask-WTF's words when it finds no Referer, checked after the token passed.
+MISSING_REFERRER = "The referrer header is missing."
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -30,6 +38,12 @@ class RefererSafeCSRFProtect(CSRFProtect):
     def protect(self, apply_exemptions=False):
         try:
             super().protect(apply_exemptions)
+        except CSRFError as error:
+            if not (
+                error.description == MISSING_REFERRER and _same_origin(request.headers.get("Origin"), request.host_url)
+            ):
+                raise
+            g.csrf_valid = True
         except ValueError:
             # Only the same-origin comparison raises ValueError here: the token check
             # turns its own errors into CSRFError already.
@@ -43,6 +57,8 @@ class RefererSafeCSRFProtect(CSRFProtect):
 
 def _same_origin(origin, host_url):
     """True if the Origin header ``origin`` names the site at ``host_url`` (scheme, host, port)."""
+    if origin is None:
+        return False
     try:
         theirs, ours = urlsplit(origin), urlsplit(host_url)
         their_site = (theirs.scheme, theirs.hostname, theirs.port or DEFAULT_PORTS.get(theirs.scheme))

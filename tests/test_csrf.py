@@ -5,6 +5,7 @@ import pytest
 from app.extensions import db
 from app.models import SignIn, User
 from app.tokens import sha256_hex
+from tests.conftest import csrf_token_from
 
 
 @pytest.mark.parametrize("token", [None, "", "forged-token"])
@@ -113,3 +114,24 @@ def test_this_sites_own_origin_passes(auth, origin):
     auth.create_user()
     data = {"username": "alice", "password": "correct horse battery", "csrf_token": auth.token()}
     assert auth.client.post("/auth/login", data=data, headers={"Origin": origin}).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        # A browser set never to send a Referer still sends Origin: this site's passes.
+        ({"Origin": "https://localhost"}, 303),
+        ({}, 400),
+        ({"Origin": "https://evil.example"}, 400),
+        ({"Origin": "http://localhost"}, 400),
+        ({"Origin": "null"}, 400),
+        ({"Origin": "https://localhost", "Referer": "https://evil.example/"}, 400),
+    ],
+)
+def test_over_https_a_form_without_a_referer_passes_only_with_this_sites_origin(app, auth, headers, status):
+    auth.create_user()
+    browser = app.test_client()
+    page = browser.get("/auth/login", base_url="https://localhost")
+    data = {"username": "alice", "password": "correct horse battery", "csrf_token": csrf_token_from(page)}
+    response = browser.post("/auth/login", base_url="https://localhost", data=data, headers=headers)
+    assert response.status_code == status
