@@ -17,6 +17,15 @@ def test_sensitive_pages_open_right_after_sign_in(signed_in, path):
     assert signed_in.client.get(path).status_code == 200
 
 
+def test_the_dashboard_says_which_actions_still_ask_right_after_sign_in(signed_in):
+    # Found from outside: it said no action needed a new confirmation, yet adding an
+    # authenticator app asked at once (changes to how one signs in always ask).
+    dashboard = signed_in.client.get("/dashboard").get_data(as_text=True)
+    assert "changes to your second factors or email address still ask" in dashboard
+    assert signed_in.client.get("/account/password").status_code == 200
+    assert signed_in.client.get("/account/second-factor/app").headers["Location"].startswith("/auth/reauth")
+
+
 @pytest.mark.parametrize("path", SENSITIVE_PAGES)
 def test_sensitive_pages_ask_for_the_password_after_ten_minutes(signed_in, clock, path):
     clock.advance(minutes=10, seconds=1)
