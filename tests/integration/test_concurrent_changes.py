@@ -236,3 +236,27 @@ def test_operator_commands_while_users_click(module_deployment, server):
         clicker.join()
     assert no_server_errors(main, other) == []
     assert sent_to_sign_in(main.get(server, "/dashboard"))
+
+
+def test_many_reauthentication_submits_at_once_renew_the_session_once(module_deployment, server):
+    """Ten submits of one re-authentication form at once: one renews the session, the rest get 409.
+
+    Found from outside: several of them renewed it in turn, each deleting the id before,
+    and the browser could keep an answer that named a deleted session: signed out.
+    """
+    submits_at_once = 10
+    for _ in range(ROUNDS):
+        _username, main, _other = account(module_deployment, server)
+        token = csrf_token_from(main.get(server, "/auth/reauth").text)
+        clicks = [module_deployment.browser(cookies_from=main) for _ in range(submits_at_once)]
+        fields = {"csrf_token": token, "password": PASSWORD}
+        answers = at_once(
+            *[lambda click=click, fields=fields: click.post(server, "/auth/reauth", fields) for click in clicks]
+        )
+        assert sorted(answer.status_code for answer in answers) == [303] + [409] * (submits_at_once - 1)
+        assert [answer for answer in answers if "Set-Cookie" in answer.headers] == [
+            answer for answer in answers if answer.status_code == 303
+        ]
+        (renewed,) = [click for click, answer in zip(clicks, answers, strict=True) if answer.status_code == 303]
+        assert is_signed_in(renewed.get(server, "/dashboard"))
+        assert no_server_errors(*clicks) == []
