@@ -2,6 +2,7 @@
 
 import math
 import time
+from contextlib import suppress
 
 from flask import current_app, g, render_template, request, session
 from flask_babel import gettext as _
@@ -116,11 +117,12 @@ def seconds_to_wait(error):
     route, and its reset says nothing about the wait (an hour where a minute applied).
     """
     current = limiter.current_limit
+    wait = getattr(error, "retry_after", None) or DEFAULT_WAIT_SECONDS
     if isinstance(error, RateLimitExceeded) and current is not None and current.breached:
-        # The window's own reset time: reset_at is a whole second later than it.
-        wait = current.window.reset_time - time.time()
-    else:
-        wait = getattr(error, "retry_after", None) or DEFAULT_WAIT_SECONDS
+        # The limiter's Redis may have gone since it refused: the page answers all the same.
+        with suppress(*redis_connection.ERRORS):
+            # The window's own reset time: reset_at is a whole second later than it.
+            wait = current.window.reset_time - time.time()
     # Whole seconds (RFC 9110, section 10.2.3), rounded up: a client that waits exactly
     # this long finds the slot free, never another 429.
     return max(1, math.ceil(wait))

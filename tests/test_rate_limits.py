@@ -241,3 +241,20 @@ def test_the_429_page_and_header_name_the_same_wait_never_less(app, wait, header
         seconds = errors.seconds_to_wait(TooManyRequests(retry_after=wait))
         assert seconds == header
         assert f"Please wait {words}" in errors.too_many_requests_message(seconds)
+
+
+def test_a_limiter_store_lost_after_the_refusal_still_gives_a_429_page(auth, monkeypatch):
+    from flask_limiter._extension import RequestLimit
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    auth.create_user()
+    for _ in range(5):
+        auth.login(password="wrong password")
+
+    def store_gone(_limit):
+        raise RedisConnectionError("the limiter's Redis went away")
+
+    monkeypatch.setattr(RequestLimit, "window", property(store_gone))
+    refused = auth.login(password="wrong password")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(errors.DEFAULT_WAIT_SECONDS)
