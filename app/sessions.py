@@ -177,7 +177,11 @@ class _HardenedSessions:
         if not session.modified:
             return
         # Only over an entry that still exists: never a session ended meanwhile.
-        self._rewrite(self._get_store_id(session.sid), session, self.lifetime(app))
+        if not self._rewrite(self._get_store_id(session.sid), session, self.lifetime(app)):
+            # Ended or moved to a new id by another request since this one read it. The
+            # browser may hold the new id already, from that request's answer: sending
+            # this dead one back could overwrite it and sign the user out.
+            return
         cookies.set_cookie(response, name, session.sid, self.lifetime(app), **cookies.session_flags(app.config))
 
     def store_new_id(self, session):
@@ -235,7 +239,8 @@ class RedisSessions(_HardenedSessions, RedisSessionInterface):
         self.client.set(store_id, self.serializer.encode(session), ex=lifetime, nx=True)
 
     def _rewrite(self, store_id, session, lifetime):
-        self.client.set(store_id, self.serializer.encode(session), ex=lifetime, xx=True)
+        """Write ``session`` over its entry if the entry still exists; True if it did."""
+        return bool(self.client.set(store_id, self.serializer.encode(session), ex=lifetime, xx=True))
 
     def _mark(self, key, lifetime):
         self.client.set(key, 1, ex=lifetime)
@@ -263,8 +268,9 @@ class FileSessions(_HardenedSessions, CacheLibSessionInterface):
     def _rewrite(self, store_id, session, lifetime):
         # The embedded store serves one process (`make run`): checking first is
         # enough there, where Redis needs the single SET ... XX.
-        if self.cache.has(store_id):
-            self.cache.set(store_id, dict(session), timeout=int(lifetime.total_seconds()))
+        if not self.cache.has(store_id):
+            return False
+        return bool(self.cache.set(store_id, dict(session), timeout=int(lifetime.total_seconds())))
 
     def _mark(self, key, lifetime):
         self.cache.set(key, 1, timeout=int(lifetime.total_seconds()))
