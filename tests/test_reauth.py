@@ -21,7 +21,7 @@ def test_the_dashboard_says_which_actions_still_ask_right_after_sign_in(signed_i
     # Found from outside: it said no action needed a new confirmation, yet adding an
     # authenticator app asked at once (changes to how one signs in always ask).
     dashboard = signed_in.client.get("/dashboard").get_data(as_text=True)
-    assert "changes to your second factors or email address still ask" in dashboard
+    assert "second factors or email address, which need a confirmation of their own" in dashboard
     assert signed_in.client.get("/account/password").status_code == 200
     assert signed_in.client.get("/account/second-factor/app").headers["Location"].startswith("/auth/reauth")
 
