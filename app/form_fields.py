@@ -21,6 +21,7 @@ DESCRIBED_BY_SEPARATOR = " "
 
 
 def init_app(app):
+    """Make ``field`` and ``form_errors`` functions of every template."""
     app.jinja_env.globals.update(field=field, form_errors=form_errors)
 
 
@@ -28,8 +29,8 @@ def field(form_field, autocomplete=None, hint=None, autofocus=False):
     """The markup of ``form_field`` (a bound WTForms field) with its label, hint and error.
 
     ``autocomplete`` is the input's token (``"username"``, ``"new-password"``), left
-    out when ``None``; ``hint`` a short help text shown above the input. Returns
-    ``Markup``.
+    out when ``None``; ``hint`` a short help text shown above the input; ``autofocus``
+    puts the cursor in the input when the page opens. Returns ``Markup``.
     """
     hint_id, error_id = f"{form_field.id}-hint", f"{form_field.id}-error"
     described_by = []
