@@ -39,10 +39,10 @@ class RefererSafeCSRFProtect(CSRFProtect):
         try:
             super().protect(apply_exemptions)
         except CSRFError as error:
-            if not (
-                error.description == MISSING_REFERRER and _same_origin(request.headers.get("Origin"), request.host_url)
-            ):
+            origin = request.headers.get("Origin")
+            if error.description != MISSING_REFERRER or not _same_origin(origin, request.host_url):
                 raise
+            # Flask-WTF looks for the Referer only after the token passed.
             g.csrf_valid = True
         except ValueError:
             # Only the same-origin comparison raises ValueError here: the token check
